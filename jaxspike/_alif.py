@@ -1,0 +1,129 @@
+r"""Adaptive LIF: a spike-triggered threshold adaptation (Bellec et al. 2018, LSNN).
+
+In the order implemented (time counted in steps):
+
+.. math::
+   \tilde v_t &= \beta\, v_{t-1} + x_t \\
+   \theta_t &= v_{th} + b\, a_{t-1} \\
+   s_t &= H(\tilde v_t - \theta_t) \\
+   v_t &= \operatorname{reset}(\tilde v_t, s_t) \quad (\text{``subtract'' removes } \theta_t) \\
+   a_t &= \rho\, a_{t-1} + (1 - \rho)\, s_t
+
+with membrane decay :math:`\beta` (``decay``), adaptation decay
+:math:`\rho = e^{-\Delta t/\tau_a}` (``decay_adapt``) and adaptation strength
+:math:`b` (``adapt``; Bellec et al. write :math:`\beta`). The adaptation variable sees
+the spike with its gradient (only the reset term honours ``detach_reset``).
+
+References:
+    G. Bellec, D. Salaj, A. Subramoney, R. Legenstein, W. Maass. Long short-term memory
+    and learning-to-learn in networks of spiking neurons. NeurIPS 2018.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxspike._reset import Reset, check_options, fire
+from jaxspike._surrogates import FastSigmoid, Surrogate
+from jaxspike._validate import broadcast_param, check_in_range, check_input, check_not_nan
+
+
+class ALIFParams(NamedTuple):
+    """Adaptive LIF parameters (scalars or per-neuron arrays).
+
+    Attributes:
+        decay: membrane decay factor per step, in [0, 1].
+        decay_adapt: adaptation decay factor per step, in [0, 1].
+        v_th: baseline threshold.
+        adapt: adaptation strength (threshold increase per unit of ``a``).
+        v_reset: membrane after a spike with ``reset="zero"``.
+    """
+
+    decay: Any = 0.9
+    decay_adapt: Any = 0.99
+    v_th: Any = 1.0
+    adapt: Any = 0.2
+    v_reset: Any = 0.0
+
+    @classmethod
+    def create(
+        cls,
+        decay: Any = 0.9,
+        decay_adapt: Any = 0.99,
+        v_th: Any = 1.0,
+        adapt: Any = 0.2,
+        v_reset: Any = 0.0,
+        dtype: Any = jnp.float32,
+    ) -> ALIFParams:
+        """Validated constructor: decays must lie in [0, 1]; NaN raises."""
+        check_in_range("ALIFParams", "decay", decay, 0.0, 1.0)
+        check_in_range("ALIFParams", "decay_adapt", decay_adapt, 0.0, 1.0)
+        for name, value in (("v_th", v_th), ("adapt", adapt), ("v_reset", v_reset)):
+            check_not_nan("ALIFParams", name, value)
+        return cls(*(jnp.asarray(a, dtype) for a in (decay, decay_adapt, v_th, adapt, v_reset)))
+
+
+class ALIFState(NamedTuple):
+    """Adaptive LIF state: membrane ``v`` and adaptation ``a``."""
+
+    v: jax.Array
+    a: jax.Array
+
+
+def alif_init(params: ALIFParams, shape: tuple[int, ...], dtype: Any = jnp.float32) -> ALIFState:
+    """Resting state: ``v = 0``, ``a = 0``."""
+    del params
+    return ALIFState(jnp.zeros(shape, dtype), jnp.zeros(shape, dtype))
+
+
+@jax.named_scope("jaxspike.alif_step")
+def alif_step(
+    params: ALIFParams,
+    state: ALIFState,
+    x: jax.Array,
+    *,
+    reset: Reset = "subtract",
+    detach_reset: bool = True,
+    surrogate: Surrogate | str = FastSigmoid(),
+    pre_reset: bool = False,
+) -> tuple[ALIFState, Any]:
+    """One adaptive LIF step (equations in the module docstring).
+
+    Args:
+        params: :class:`ALIFParams`.
+        state: :class:`ALIFState` of the same shape as ``x``.
+        x: input current for this step.
+        reset: ``"subtract"`` (removes the adapted threshold), ``"zero"`` or ``"none"``.
+        detach_reset: stop the gradient through the reset.
+        surrogate: surrogate gradient of the spike.
+        pre_reset: also return the membrane before the reset.
+
+    Returns:
+        ``(state, spikes)``, or ``(state, (spikes, v_pre_reset))`` with ``pre_reset``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> p = ALIFParams(decay=1.0, decay_adapt=0.5, v_th=1.0, adapt=1.0)
+        >>> state, s = alif_step(p, alif_init(p, ()), jnp.asarray(1.0))
+        >>> float(s), float(state.a)
+        (1.0, 0.5)
+    """
+    fn = "alif_step"
+    surrogate = check_options(fn, reset, surrogate)
+    x = check_input(fn, x, state.v)
+    p = {k: broadcast_param(fn, k, getattr(params, k), state.v) for k in ALIFParams._fields}
+    v_pre = p["decay"] * state.v + x
+    theta = p["v_th"] + p["adapt"] * state.a
+    v, s = fire(
+        v_pre,
+        theta,
+        p["v_reset"],
+        reset=reset,
+        surrogate=surrogate,
+        detach_reset=detach_reset,
+    )
+    a = p["decay_adapt"] * state.a + (1.0 - p["decay_adapt"]) * s
+    return ALIFState(v, a), ((s, v_pre) if pre_reset else s)

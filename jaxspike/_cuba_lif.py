@@ -1,0 +1,153 @@
+r"""Current-based LIF: a synaptic current with its own time constant drives the membrane.
+
+In the order implemented (multiplicative decays, time counted in steps):
+
+.. math::
+   i_t &= \alpha\, i_{t-1} + x_t \\
+   \tilde v_t &= \beta\, v_{t-1} + i_t \\
+   s_t &= H(\tilde v_t - v_{th}) \\
+   v_t &= \operatorname{reset}(\tilde v_t, s_t)
+
+with :math:`\alpha = e^{-\Delta t/\tau_{syn}}` (``decay_syn``) and
+:math:`\beta = e^{-\Delta t/\tau_{mem}}` (``decay_mem``). The synaptic current is never
+reset. This is snnTorch's ``Synaptic`` and Norse's ``LIF`` with current (CuBa) synapses;
+Spyx's ``CuBaLIF`` applies the reset before integrating.
+
+References:
+    W. Gerstner et al. Neuronal Dynamics, ch. 1.3 and 3.1. Cambridge University Press,
+    2014. F. Zenke, T. P. Vogels. The remarkable robustness of surrogate gradient
+    learning. Neural Computation 33(4), 2021.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxspike._reset import Reset, check_options, fire
+from jaxspike._surrogates import FastSigmoid, Surrogate
+from jaxspike._validate import (
+    broadcast_param,
+    check_dt,
+    check_in_range,
+    check_input,
+    check_not_nan,
+    check_positive,
+)
+
+
+class CubaLIFParams(NamedTuple):
+    """Current-based LIF parameters (scalars or per-neuron arrays).
+
+    Attributes:
+        decay_syn: synaptic-current decay factor per step, in [0, 1].
+        decay_mem: membrane decay factor per step, in [0, 1].
+        v_th: firing threshold.
+        v_reset: membrane after a spike with ``reset="zero"``.
+    """
+
+    decay_syn: Any = 0.8
+    decay_mem: Any = 0.9
+    v_th: Any = 1.0
+    v_reset: Any = 0.0
+
+    @classmethod
+    def create(
+        cls,
+        decay_syn: Any = 0.8,
+        decay_mem: Any = 0.9,
+        v_th: Any = 1.0,
+        v_reset: Any = 0.0,
+        dtype: Any = jnp.float32,
+    ) -> CubaLIFParams:
+        """Validated constructor: decays must lie in [0, 1]; NaN raises."""
+        check_in_range("CubaLIFParams", "decay_syn", decay_syn, 0.0, 1.0)
+        check_in_range("CubaLIFParams", "decay_mem", decay_mem, 0.0, 1.0)
+        check_not_nan("CubaLIFParams", "v_th", v_th)
+        check_not_nan("CubaLIFParams", "v_reset", v_reset)
+        return cls(*(jnp.asarray(a, dtype) for a in (decay_syn, decay_mem, v_th, v_reset)))
+
+    @classmethod
+    def from_tau(
+        cls,
+        tau_syn: Any,
+        tau_mem: Any,
+        dt: float = 1.0,
+        v_th: Any = 1.0,
+        v_reset: Any = 0.0,
+        dtype: Any = jnp.float32,
+    ) -> CubaLIFParams:
+        r"""Parameters with decays :math:`e^{-\Delta t/\tau_{syn}}`, :math:`e^{-\Delta t/\tau_{mem}}`."""
+        check_positive("CubaLIFParams.from_tau", "tau_syn", tau_syn)
+        check_positive("CubaLIFParams.from_tau", "tau_mem", tau_mem)
+        check_dt("CubaLIFParams.from_tau", dt)
+        a = jnp.exp(-dt / jnp.asarray(tau_syn, dtype))
+        b = jnp.exp(-dt / jnp.asarray(tau_mem, dtype))
+        return cls.create(a, b, v_th, v_reset, dtype)
+
+
+class CubaLIFState(NamedTuple):
+    """Current-based LIF state: membrane ``v`` and synaptic current ``i``."""
+
+    v: jax.Array
+    i: jax.Array
+
+
+def cuba_lif_init(
+    params: CubaLIFParams, shape: tuple[int, ...], dtype: Any = jnp.float32
+) -> CubaLIFState:
+    """Resting state: ``v = 0``, ``i = 0``."""
+    del params
+    return CubaLIFState(jnp.zeros(shape, dtype), jnp.zeros(shape, dtype))
+
+
+@jax.named_scope("jaxspike.cuba_lif_step")
+def cuba_lif_step(
+    params: CubaLIFParams,
+    state: CubaLIFState,
+    x: jax.Array,
+    *,
+    reset: Reset = "subtract",
+    detach_reset: bool = True,
+    surrogate: Surrogate | str = FastSigmoid(),
+    pre_reset: bool = False,
+) -> tuple[CubaLIFState, Any]:
+    """One current-based LIF step (equations in the module docstring).
+
+    Args:
+        params: :class:`CubaLIFParams`.
+        state: :class:`CubaLIFState` of the same shape as ``x``.
+        x: input for this step (added to the synaptic current).
+        reset: ``"subtract"``, ``"zero"`` (to ``v_reset``) or ``"none"``.
+        detach_reset: stop the gradient through the reset.
+        surrogate: surrogate gradient of the spike.
+        pre_reset: also return the membrane before the reset.
+
+    Returns:
+        ``(state, spikes)``, or ``(state, (spikes, v_pre_reset))`` with ``pre_reset``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> p = CubaLIFParams(decay_syn=0.5, decay_mem=0.5, v_th=1.0)
+        >>> s0 = cuba_lif_init(p, ())
+        >>> state, s = cuba_lif_step(p, s0, jnp.asarray(0.8))
+        >>> float(state.i), float(state.v), float(s)
+        (0.800000011920929, 0.800000011920929, 0.0)
+    """
+    fn = "cuba_lif_step"
+    surrogate = check_options(fn, reset, surrogate)
+    x = check_input(fn, x, state.v)
+    p = {k: broadcast_param(fn, k, getattr(params, k), state.v) for k in CubaLIFParams._fields}
+    i = p["decay_syn"] * state.i + x
+    v_pre = p["decay_mem"] * state.v + i
+    v, s = fire(
+        v_pre,
+        p["v_th"],
+        p["v_reset"],
+        reset=reset,
+        surrogate=surrogate,
+        detach_reset=detach_reset,
+    )
+    return CubaLIFState(v, i), ((s, v_pre) if pre_reset else s)

@@ -1,0 +1,166 @@
+r"""Izhikevich's simple model of spiking neurons, with his published presets.
+
+Continuous dynamics (v in mV, t in ms):
+:math:`\dot v = 0.04 v^2 + 5 v + 140 - u + I`, :math:`\dot u = a (b v - u)`; when
+:math:`v \ge 30` mV: :math:`v \leftarrow c`, :math:`u \leftarrow u + d`.
+
+Discrete update, in the order implemented (as in Izhikevich's 2003 reference code,
+which advances ``v`` in two half steps for numerical stability):
+
+.. math::
+   v' &= v_{t-1} + \tfrac{\Delta t}{2}\left(0.04 v_{t-1}^2 + 5 v_{t-1} + 140 - u_{t-1} + x_t\right) \\
+   \tilde v_t &= v' + \tfrac{\Delta t}{2}\left(0.04 v'^2 + 5 v' + 140 - u_{t-1} + x_t\right) \\
+   u'_t &= u_{t-1} + \Delta t\, a\,(b\, \tilde v_t - u_{t-1}) \\
+   s_t &= H(\tilde v_t - v_{th}) \\
+   v_t &= (1 - s_t)\,\tilde v_t + s_t\, c, \qquad u_t = u'_t + d\, s_t
+
+(:math:`v_{th} = 30` mV). The reset is always "to a value" (``c``); ``detach_reset``
+stops its gradient. ``dt`` is in ms (1 by default, as in the reference code).
+
+References:
+    E. M. Izhikevich. Simple model of spiking neurons. IEEE Transactions on Neural
+    Networks 14(6), 2003. E. M. Izhikevich. Which model to use for cortical spiking
+    neurons? IEEE Transactions on Neural Networks 15(5), 2004.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from jaxspike._reset import check_options
+from jaxspike._spike import spike
+from jaxspike._surrogates import FastSigmoid, Surrogate
+from jaxspike._validate import broadcast_param, check_dt, check_input, check_not_nan
+
+#: (a, b, c, d) of the cortical and thalamic cell classes of Izhikevich (2003), Fig. 2.
+IZHIKEVICH_PRESETS: dict[str, tuple[float, float, float, float]] = {
+    "RS": (0.02, 0.2, -65.0, 8.0),  # regular spiking
+    "IB": (0.02, 0.2, -55.0, 4.0),  # intrinsically bursting
+    "CH": (0.02, 0.2, -50.0, 2.0),  # chattering
+    "FS": (0.1, 0.2, -65.0, 2.0),  # fast spiking
+    "LTS": (0.02, 0.25, -65.0, 2.0),  # low-threshold spiking
+    "TC": (0.02, 0.25, -65.0, 0.05),  # thalamo-cortical
+    "RZ": (0.1, 0.26, -65.0, 2.0),  # resonator
+}
+
+
+class IzhikevichParams(NamedTuple):
+    """Izhikevich parameters (scalars or per-neuron arrays); defaults are "RS".
+
+    Attributes:
+        a: recovery time scale (1/ms).
+        b: sensitivity of the recovery variable to the membrane.
+        c: membrane reset value (mV).
+        d: recovery jump after a spike.
+        v_th: spike cutoff (mV).
+    """
+
+    a: Any = 0.02
+    b: Any = 0.2
+    c: Any = -65.0
+    d: Any = 8.0
+    v_th: Any = 30.0
+
+    @classmethod
+    def preset(cls, name: str, dtype: Any = jnp.float32) -> IzhikevichParams:
+        """Parameters of a named cell class: one of :data:`IZHIKEVICH_PRESETS`.
+
+        Example:
+            >>> IzhikevichParams.preset("FS").a.item()
+            0.10000000149011612
+        """
+        try:
+            a, b, c, d = IZHIKEVICH_PRESETS[name.upper()]
+        except KeyError:
+            raise ValueError(
+                f"IzhikevichParams.preset: unknown preset {name!r}; expected one of "
+                f"{sorted(IZHIKEVICH_PRESETS)}."
+            ) from None
+        return cls.create(a, b, c, d, dtype=dtype)
+
+    @classmethod
+    def create(
+        cls,
+        a: Any = 0.02,
+        b: Any = 0.2,
+        c: Any = -65.0,
+        d: Any = 8.0,
+        v_th: Any = 30.0,
+        dtype: Any = jnp.float32,
+    ) -> IzhikevichParams:
+        """Validated constructor: NaN raises."""
+        for name, value in zip(cls._fields, (a, b, c, d, v_th), strict=True):
+            check_not_nan("IzhikevichParams", name, value)
+        return cls(*(jnp.asarray(x, dtype) for x in (a, b, c, d, v_th)))
+
+
+class IzhikevichState(NamedTuple):
+    """Izhikevich state: membrane ``v`` (mV) and recovery ``u``."""
+
+    v: jax.Array
+    u: jax.Array
+
+
+def izhikevich_init(
+    params: IzhikevichParams, shape: tuple[int, ...], dtype: Any = jnp.float32
+) -> IzhikevichState:
+    """Resting state of the reference code: ``v = c`` and ``u = b * v``."""
+    like = jnp.zeros(shape, dtype)
+    v = broadcast_param("izhikevich_init", "c", params.c, like)
+    return IzhikevichState(v, broadcast_param("izhikevich_init", "b", params.b, like) * v)
+
+
+@jax.named_scope("jaxspike.izhikevich_step")
+def izhikevich_step(
+    params: IzhikevichParams,
+    state: IzhikevichState,
+    x: jax.Array,
+    *,
+    dt: Any = 1.0,
+    detach_reset: bool = True,
+    surrogate: Surrogate | str = FastSigmoid(),
+    pre_reset: bool = False,
+) -> tuple[IzhikevichState, Any]:
+    """One Izhikevich step of ``dt`` ms (equations in the module docstring).
+
+    Args:
+        params: :class:`IzhikevichParams`.
+        state: :class:`IzhikevichState` of the same shape as ``x``.
+        x: input current for this step.
+        dt: step length in ms (> 0).
+        detach_reset: stop the gradient through the reset.
+        surrogate: surrogate gradient of the spike.
+        pre_reset: also return the membrane before the reset.
+
+    Returns:
+        ``(state, spikes)``, or ``(state, (spikes, v_pre_reset))`` with ``pre_reset``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> p = IzhikevichParams.preset("RS")
+        >>> state, s = izhikevich_step(p, izhikevich_init(p, ()), jnp.asarray(10.0))
+        >>> round(float(state.v), 3)
+        -58.105
+    """
+    fn = "izhikevich_step"
+    surrogate = check_options(fn, "zero", surrogate)
+    check_dt(fn, dt)
+    x = check_input(fn, x, state.v)
+    p = {k: broadcast_param(fn, k, getattr(params, k), state.v) for k in IzhikevichParams._fields}
+    half = jnp.asarray(dt, state.v.dtype) / 2
+
+    def dv(v: jax.Array) -> jax.Array:
+        return 0.04 * v * v + 5.0 * v + 140.0 - state.u + x
+
+    v_half = state.v + half * dv(state.v)
+    v_pre = v_half + half * dv(v_half)
+    u = state.u + 2 * half * p["a"] * (p["b"] * v_pre - state.u)
+    s = spike(v_pre - p["v_th"], surrogate)
+    r = lax.stop_gradient(s) if detach_reset else s
+    v = v_pre + r * (p["c"] - v_pre)
+    u = u + p["d"] * r
+    return IzhikevichState(v, u), ((s, v_pre) if pre_reset else s)

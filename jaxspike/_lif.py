@@ -1,0 +1,306 @@
+r"""Leaky integrate-and-fire neurons: multiplicative decay and continuous time.
+
+Two leak modes live here; the third, a constant subtractive leak, is
+:func:`~jaxspike.if_step` with ``leak > 0`` (seed 000's "subtractive mode").
+
+**Multiplicative decay** (:func:`lif_step`; seed 000's multiplicative mode, seed 003,
+snnTorch ``Leaky``, Spyx ``LIF``). In the order implemented:
+
+.. math::
+   \tilde v_t &= \beta\, v_{t-1} + x_t \\
+   s_t &= H(\tilde v_t - v_{th}) \\
+   v_t &= \operatorname{reset}(\tilde v_t, s_t)
+
+with the decay factor :math:`\beta \in [0, 1]` (``decay``); time is counted in steps and
+:math:`\beta = e^{-\Delta t/\tau}` for a membrane time constant :math:`\tau`
+(:meth:`LIFParams.from_tau`). With ``reset="subtract"`` the subtracted threshold decays
+with the membrane on the next step. ``decay_reset=False`` instead gives the convention of
+seed 003 and snnTorch, where the pre-reset membrane :math:`u_t = \tilde v_t` obeys
+:math:`u_t = \beta u_{t-1} + x_t - v_{th} s_{t-1}`: the step then subtracts
+:math:`v_{th}/\beta`, so that after the next decay exactly :math:`v_{th}` is gone.
+
+**Continuous time** (:func:`ctlif_step`; seed 002, NIR's ``LIF``):
+:math:`\tau\,\dot v = (v_{leak} - v) + R\,(x + I_{bias})`, integrated over one step of
+length ``dt`` with the input held constant, then spike and reset as above:
+
+.. math::
+   v_\infty &= v_{leak} + R\,(x_t + I_{bias}) \\
+   \tilde v_t &= v_{t-1} + \tfrac{\Delta t}{\tau}(v_\infty - v_{t-1})
+      \quad\text{(Euler)} \qquad\text{or}\qquad
+   \tilde v_t = v_\infty + (v_{t-1} - v_\infty)\,e^{-\Delta t/\tau}
+      \quad\text{(exact)}
+
+``tau_mem`` and ``dt`` share one unit (e.g. ms).
+
+References:
+    W. Gerstner, W. M. Kistler, R. Naud, L. Paninski. Neuronal Dynamics, ch. 1.3.
+    Cambridge University Press, 2014.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxspike._reset import Reset, check_options, fire, refractory_count, refractory_gate
+from jaxspike._surrogates import FastSigmoid, Surrogate
+from jaxspike._validate import (
+    broadcast_param,
+    check_choice,
+    check_dt,
+    check_in_range,
+    check_input,
+    check_not_nan,
+    check_positive,
+)
+
+
+class LIFParams(NamedTuple):
+    """Multiplicative-decay LIF parameters (scalars or per-neuron arrays).
+
+    Attributes:
+        decay: membrane decay factor per step, in [0, 1].
+        v_th: firing threshold.
+        v_reset: membrane after a spike with ``reset="zero"``.
+    """
+
+    decay: Any = 0.9
+    v_th: Any = 1.0
+    v_reset: Any = 0.0
+
+    @classmethod
+    def create(
+        cls, decay: Any = 0.9, v_th: Any = 1.0, v_reset: Any = 0.0, dtype: Any = jnp.float32
+    ) -> LIFParams:
+        """Validated constructor: ``decay`` must lie in [0, 1]; NaN raises."""
+        check_in_range("LIFParams", "decay", decay, 0.0, 1.0)
+        check_not_nan("LIFParams", "v_th", v_th)
+        check_not_nan("LIFParams", "v_reset", v_reset)
+        return cls(*(jnp.asarray(a, dtype) for a in (decay, v_th, v_reset)))
+
+    @classmethod
+    def from_tau(
+        cls,
+        tau_mem: Any,
+        dt: float = 1.0,
+        v_th: Any = 1.0,
+        v_reset: Any = 0.0,
+        dtype: Any = jnp.float32,
+    ) -> LIFParams:
+        r"""Parameters with :math:`\beta = e^{-\Delta t / \tau_{mem}}`."""
+        check_positive("LIFParams.from_tau", "tau_mem", tau_mem)
+        check_dt("LIFParams.from_tau", dt)
+        decay = jnp.exp(-dt / jnp.asarray(tau_mem, dtype))
+        return cls.create(decay, v_th, v_reset, dtype)
+
+
+class LIFState(NamedTuple):
+    """LIF state: membrane ``v`` and refractory counter ``ref``."""
+
+    v: jax.Array
+    ref: jax.Array
+
+
+def lif_init(params: Any, shape: tuple[int, ...], dtype: Any = jnp.float32) -> LIFState:
+    """Resting state: ``v = 0``, not refractory (for :func:`lif_step` and :func:`ctlif_step`)."""
+    del params
+    return LIFState(jnp.zeros(shape, dtype), jnp.zeros(shape, dtype))
+
+
+def _spike_and_reset(
+    fn: str,
+    v: jax.Array,
+    state: LIFState,
+    v_th: jax.Array,
+    v_reset: jax.Array,
+    *,
+    reset: Reset,
+    detach_reset: bool,
+    surrogate: Surrogate,
+    refractory: int,
+    pre_reset: bool,
+    subtract: jax.Array | None = None,
+) -> tuple[LIFState, Any]:
+    active = None
+    if refractory:
+        v, active = refractory_gate(state.ref, v, state.v)
+    v_pre = v
+    v, s = fire(
+        v,
+        v_th,
+        v_reset,
+        reset=reset,
+        surrogate=surrogate,
+        detach_reset=detach_reset,
+        subtract=subtract,
+        active=active,
+    )
+    ref = refractory_count(state.ref, s, refractory) if refractory else state.ref
+    return LIFState(v, ref), ((s, v_pre) if pre_reset else s)
+
+
+@jax.named_scope("jaxspike.lif_step")
+def lif_step(
+    params: LIFParams,
+    state: LIFState,
+    x: jax.Array,
+    *,
+    reset: Reset = "subtract",
+    detach_reset: bool = True,
+    surrogate: Surrogate | str = FastSigmoid(),
+    refractory: int = 0,
+    decay_reset: bool = True,
+    pre_reset: bool = False,
+) -> tuple[LIFState, Any]:
+    """One multiplicative-decay LIF step (equations in the module docstring).
+
+    Args:
+        params: :class:`LIFParams`.
+        state: :class:`LIFState` of the same shape as ``x``.
+        x: input current for this step.
+        reset: ``"subtract"``, ``"zero"`` (to ``v_reset``) or ``"none"``.
+        detach_reset: stop the gradient through the reset.
+        surrogate: surrogate gradient of the spike.
+        refractory: steps a neuron ignores its input after a spike.
+        decay_reset: with ``reset="subtract"``, False subtracts ``v_th / decay`` so the
+            pre-reset membrane follows seed 003's / snnTorch's equation.
+        pre_reset: also return the membrane before the reset.
+
+    Returns:
+        ``(state, spikes)``, or ``(state, (spikes, v_pre_reset))`` with ``pre_reset``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> p = LIFParams(decay=0.5, v_th=1.0)
+        >>> state, s = lif_step(p, LIFState(jnp.asarray(1.0), jnp.asarray(0.0)),
+        ...                     jnp.asarray(0.75))
+        >>> float(s), float(state.v)
+        (1.0, 0.25)
+    """
+    fn = "lif_step"
+    surrogate = check_options(fn, reset, surrogate)
+    x = check_input(fn, x, state.v)
+    decay = broadcast_param(fn, "decay", params.decay, state.v)
+    v_th = broadcast_param(fn, "v_th", params.v_th, state.v)
+    v_reset = broadcast_param(fn, "v_reset", params.v_reset, state.v)
+    subtract = None if decay_reset else v_th / decay
+    return _spike_and_reset(
+        fn,
+        decay * state.v + x,
+        state,
+        v_th,
+        v_reset,
+        reset=reset,
+        detach_reset=detach_reset,
+        surrogate=surrogate,
+        refractory=refractory,
+        pre_reset=pre_reset,
+        subtract=subtract,
+    )
+
+
+class CTLIFParams(NamedTuple):
+    """Continuous-time LIF parameters (scalars or per-neuron arrays).
+
+    Attributes:
+        tau_mem: membrane time constant (> 0, in the unit of ``dt``).
+        v_leak: resting potential the membrane relaxes to.
+        r: membrane resistance (scales the input).
+        i_bias: constant bias current.
+        v_th: firing threshold.
+        v_reset: membrane after a spike with ``reset="zero"``.
+    """
+
+    tau_mem: Any = 20.0
+    v_leak: Any = 0.0
+    r: Any = 1.0
+    i_bias: Any = 0.0
+    v_th: Any = 1.0
+    v_reset: Any = 0.0
+
+    @classmethod
+    def create(
+        cls,
+        tau_mem: Any = 20.0,
+        v_leak: Any = 0.0,
+        r: Any = 1.0,
+        i_bias: Any = 0.0,
+        v_th: Any = 1.0,
+        v_reset: Any = 0.0,
+        dtype: Any = jnp.float32,
+    ) -> CTLIFParams:
+        """Validated constructor: ``tau_mem > 0``; NaN raises."""
+        check_positive("CTLIFParams", "tau_mem", tau_mem)
+        values = (tau_mem, v_leak, r, i_bias, v_th, v_reset)
+        for name, value in zip(cls._fields, values, strict=True):
+            check_not_nan("CTLIFParams", name, value)
+        return cls(*(jnp.asarray(a, dtype) for a in values))
+
+
+ctlif_init = lif_init
+
+
+@jax.named_scope("jaxspike.ctlif_step")
+def ctlif_step(
+    params: CTLIFParams,
+    state: LIFState,
+    x: jax.Array,
+    *,
+    dt: Any = 1.0,
+    method: Literal["exact", "euler"] = "exact",
+    reset: Reset = "zero",
+    detach_reset: bool = True,
+    surrogate: Surrogate | str = FastSigmoid(),
+    refractory: int = 0,
+    pre_reset: bool = False,
+) -> tuple[LIFState, Any]:
+    """One continuous-time LIF step of length ``dt`` (equations in the module docstring).
+
+    Args:
+        params: :class:`CTLIFParams`.
+        state: :class:`LIFState` of the same shape as ``x``.
+        x: input current, held constant over the step.
+        dt: step length, in the unit of ``tau_mem`` (> 0).
+        method: ``"exact"`` (exponential integrator) or ``"euler"``.
+        reset: ``"zero"`` (to ``v_reset``, default), ``"subtract"`` or ``"none"``.
+        detach_reset: stop the gradient through the reset.
+        surrogate: surrogate gradient of the spike.
+        refractory: steps a neuron ignores its input after a spike.
+        pre_reset: also return the membrane before the reset.
+
+    Returns:
+        ``(state, spikes)``, or ``(state, (spikes, v_pre_reset))`` with ``pre_reset``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> p = CTLIFParams(tau_mem=20.0, v_th=10.0)
+        >>> state, s = ctlif_step(p, lif_init(p, ()), jnp.asarray(11.0), method="euler")
+        >>> round(float(state.v), 4)
+        0.55
+    """
+    fn = "ctlif_step"
+    surrogate = check_options(fn, reset, surrogate)
+    check_choice(fn, "method", method, ("exact", "euler"))
+    check_dt(fn, dt)
+    x = check_input(fn, x, state.v)
+    p = {k: broadcast_param(fn, k, getattr(params, k), state.v) for k in CTLIFParams._fields}
+    ratio = jnp.asarray(dt, state.v.dtype) / p["tau_mem"]
+    v_inf = p["v_leak"] + p["r"] * (x + p["i_bias"])
+    if method == "euler":
+        v = state.v + ratio * (v_inf - state.v)
+    else:
+        v = v_inf + (state.v - v_inf) * jnp.exp(-ratio)
+    return _spike_and_reset(
+        fn,
+        v,
+        state,
+        p["v_th"],
+        p["v_reset"],
+        reset=reset,
+        detach_reset=detach_reset,
+        surrogate=surrogate,
+        refractory=refractory,
+        pre_reset=pre_reset,
+    )

@@ -1,0 +1,149 @@
+r"""The one loop over time: :func:`unroll` scans a step over the leading axis.
+
+Every simulation in jaxspike goes through :func:`unroll` (or its batch-major twin
+:func:`unroll_batch_major`), which calls :func:`jax.lax.scan` on a function
+``step(state, x_t) -> (state, y_t)``. For a neuron, bind the parameters and options
+first: ``functools.partial(lif_step, params, reset="zero")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+S = TypeVar("S")
+StepFn = Callable[[Any, Any], tuple[Any, Any]]
+
+
+def _time_length(fn: str, xs: Any, axis: int) -> int:
+    leaves = jax.tree.leaves(xs)
+    if not leaves:
+        raise ValueError(f"{fn}: xs must contain at least one array.")
+    lengths = set()
+    for leaf in leaves:
+        if jnp.ndim(leaf) <= axis:
+            raise ValueError(
+                f"{fn}: every input needs a time axis at position {axis}, got an array "
+                f"of shape {jnp.shape(leaf)}."
+            )
+        lengths.add(jnp.shape(leaf)[axis])
+    if len(lengths) != 1:
+        raise ValueError(f"{fn}: inputs disagree on the number of time steps: {lengths}.")
+    return lengths.pop()
+
+
+def unroll(
+    step: StepFn,
+    state: S,
+    xs: Any,
+    *,
+    return_states: bool = False,
+    unroll: int | bool = 1,
+    checkpoint: bool | int = False,
+) -> tuple[S, Any] | tuple[S, Any, S]:
+    r"""Run ``step`` over the leading (time) axis of ``xs`` with :func:`jax.lax.scan`.
+
+    .. math:: (\text{state}_t, y_t) = \text{step}(\text{state}_{t-1}, x_t),
+       \quad t = 0, \dots, T-1.
+
+    Args:
+        step: ``step(state, x_t) -> (state, y_t)``, e.g.
+            ``functools.partial(lif_step, params)``.
+        state: the initial state (any pytree).
+        xs: inputs with time on axis 0, shape ``[T, ...]`` (any pytree of such arrays).
+        return_states: also return the state after every step, stacked over time
+            (e.g. the membrane trace ``states.v`` of shape ``[T, ...]``).
+        unroll: passed to :func:`jax.lax.scan`.
+        checkpoint: ``False`` stores the residuals of every step for the backward
+            pass. ``True`` wraps the step in :func:`jax.checkpoint`, so only the carried
+            state is kept per step and the rest is recomputed. An integer ``k > 1``
+            checkpoints chunks of ``k`` steps: memory for the backward pass falls to
+            about ``T/k + k`` states instead of ``T`` step residuals (``k ~ sqrt(T)``).
+
+    Returns:
+        ``(final_state, ys)`` with ``ys`` stacked over time (``[T, ...]``), or
+        ``(final_state, ys, states)`` when ``return_states``.
+
+    Example:
+        >>> import functools, jax.numpy as jnp, jaxspike as js
+        >>> p = js.LIFParams(decay=0.5, v_th=1.0, v_reset=0.0)
+        >>> final, s = js.unroll(functools.partial(js.lif_step, p),
+        ...                      js.lif_init(p, ()), jnp.full((4,), 0.75))
+        >>> s.tolist()
+        [0.0, 1.0, 0.0, 1.0]
+    """
+    fn = "unroll"
+    n_steps = _time_length(fn, xs, 0)
+
+    if return_states:
+
+        def body(carry: Any, x: Any) -> tuple[Any, Any]:
+            new, y = step(carry, x)
+            return new, (y, new)
+    else:
+        body = step
+
+    if isinstance(checkpoint, bool):
+        if checkpoint:
+            body = jax.checkpoint(body)
+        final, out = lax.scan(body, state, xs, unroll=unroll)
+    else:
+        if checkpoint < 1:
+            raise ValueError(f"{fn}: checkpoint must be a bool or an int >= 1, got {checkpoint}.")
+        final, out = _chunked_scan(body, state, xs, n_steps, int(checkpoint), unroll)
+    if return_states:
+        ys, states = out
+        return final, ys, states
+    return final, out
+
+
+def _chunked_scan(
+    body: StepFn, state: Any, xs: Any, n_steps: int, k: int, unroll: int | bool
+) -> tuple[Any, Any]:
+    """Scan chunks of ``k`` steps, each recomputed in the backward pass."""
+    n_chunks, rest = divmod(n_steps, k)
+
+    @jax.checkpoint
+    def chunk(carry: Any, x_chunk: Any) -> tuple[Any, Any]:
+        return lax.scan(body, carry, x_chunk, unroll=unroll)
+
+    head = jax.tree.map(lambda a: a[: n_chunks * k].reshape((n_chunks, k, *a.shape[1:])), xs)
+    state, out = lax.scan(chunk, state, head)
+    out = jax.tree.map(lambda a: a.reshape((n_chunks * k, *a.shape[2:])), out)
+    if rest:
+        tail = jax.tree.map(lambda a: a[n_chunks * k :], xs)
+        state, out_tail = chunk(state, tail)
+        out = jax.tree.map(lambda a, b: jnp.concatenate([a, b], axis=0), out, out_tail)
+    return state, out
+
+
+def unroll_batch_major(
+    step: StepFn,
+    state: S,
+    xs: Any,
+    **kwargs: Any,
+) -> tuple[S, Any] | tuple[S, Any, S]:
+    """:func:`unroll` for batch-major inputs ``[B, T, ...]``; outputs are ``[B, T, ...]``.
+
+    The state keeps its own layout (it has no time axis). Keyword arguments are those
+    of :func:`unroll`.
+
+    Example:
+        >>> import functools, jax.numpy as jnp, jaxspike as js
+        >>> p = js.IFParams(v_th=1.0)
+        >>> _, s = js.unroll_batch_major(functools.partial(js.if_step, p),
+        ...                              js.if_init(p, (2,)), jnp.full((2, 3), 0.5))
+        >>> s.tolist()
+        [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]]
+    """
+    _time_length("unroll_batch_major", xs, 1)
+    swap = lambda a: jnp.swapaxes(a, 0, 1)
+    result = unroll(step, state, jax.tree.map(swap, xs), **kwargs)
+    final, ys = result[0], jax.tree.map(swap, result[1])
+    if len(result) == 3:
+        return final, ys, jax.tree.map(swap, result[2])
+    return final, ys
