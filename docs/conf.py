@@ -1,0 +1,111 @@
+"""Sphinx configuration for the jaxspike documentation.
+
+Build (CI runs exactly this, warnings are errors)::
+
+    python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+Pictures are drawn during the build by matplotlib's plot directive; none is committed.
+In a MyST page write a plot as an ``eval-rst`` block (MyST's own ``{plot}`` fence
+cannot run it)::
+
+    ```{eval-rst}
+    .. plot::
+
+       import matplotlib.pyplot as plt
+       plt.plot([0, 1], [0, 1])
+    ```
+
+The build needs no network access.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(".."))
+
+from matplotlib.sphinxext.plot_directive import PlotDirective
+
+import jaxspike
+
+project = "jaxspike"
+author = "jaxspike developers"
+copyright = "jaxspike developers"
+release = jaxspike.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.intersphinx",
+    "matplotlib.sphinxext.plot_directive",
+]
+
+source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+root_doc = "index"
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**/.ipynb_checkpoints"]
+
+# -- MyST ------------------------------------------------------------------------------
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
+myst_heading_anchors = 3
+
+# -- autodoc / napoleon ----------------------------------------------------------------
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
+autodoc_preserve_defaults = True
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+# Render ``Attributes:`` sections as field lists: NamedTuple fields are then not
+# described twice (once by napoleon, once by autodoc).
+napoleon_use_ivar = True
+
+# -- intersphinx -----------------------------------------------------------------------
+# The build runs without network access (CI), so no inventory is fetched.
+intersphinx_mapping: dict[str, tuple[str, str | None]] = {}
+
+# -- matplotlib plot directive ---------------------------------------------------------
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 100)]
+plot_rcparams = {"figure.figsize": (6.4, 3.2), "figure.dpi": 100, "savefig.bbox": "tight"}
+plot_apply_rcparams = True
+plot_pre_code = "import numpy as np\nimport matplotlib.pyplot as plt\n"
+
+# -- HTML ------------------------------------------------------------------------------
+html_theme = "alabaster"
+html_title = f"jaxspike {release}"
+html_theme_options = {
+    "description": "Spiking neural networks in JAX, as pure functions.",
+    "fixed_sidebar": True,
+    "page_width": "1100px",
+    "sidebar_width": "240px",
+}
+html_static_path: list[str] = []
+
+
+# -- plots in MyST pages ---------------------------------------------------------------
+class _NamedPlotDirective(PlotDirective):
+    """The plot directive with a unique default ``:filename-prefix:`` per page.
+
+    Each ``eval-rst`` block is parsed as its own document, so the plot directive's
+    per-document counter restarts and two plots of one page would otherwise write the
+    same image file (the second silently replacing the first). Plots are numbered per
+    page instead: ``<page>-plot-<n>``.
+    """
+
+    def run(self):
+        env = self.state.document.settings.env
+        count = env.temp_data.get("jaxspike_plot_count", 0) + 1
+        env.temp_data["jaxspike_plot_count"] = count
+        if not self.options.get("filename-prefix") and not self.arguments:
+            page = env.docname.replace("/", "-").replace(".", "-")
+            self.options["filename-prefix"] = f"{page}-plot-{count}"
+        return super().run()
+
+
+def setup(app):
+    app.add_directive("plot", _NamedPlotDirective, override=True)
