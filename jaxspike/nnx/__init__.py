@@ -1,0 +1,67 @@
+"""Flax NNX modules for jaxspike: cells, layers, composition and training helpers.
+
+Cells (``LIFCell``, ...) follow Flax's RNN-cell contract and work inside
+:class:`flax.nnx.RNN`; layers (``LIF``, ...) scan a whole sequence with
+:func:`jaxspike.unroll` and copy ``nnx.RNN``'s call surface. Every module only declares
+parameters and calls the functional core.
+"""
+
+from jaxspike.nnx._cells import ALIFCell as ALIFCell
+from jaxspike.nnx._cells import CTLIFCell as CTLIFCell
+from jaxspike.nnx._cells import CubaLIFCell as CubaLIFCell
+from jaxspike.nnx._cells import Fixed as Fixed
+from jaxspike.nnx._cells import IFCell as IFCell
+from jaxspike.nnx._cells import IzhikevichCell as IzhikevichCell
+from jaxspike.nnx._cells import LICell as LICell
+from jaxspike.nnx._cells import LIFCell as LIFCell
+from jaxspike.nnx._cells import NeuronCell as NeuronCell
+from jaxspike.nnx._cells import SpikingCell as SpikingCell
+from jaxspike.nnx._compose import Sequential as Sequential
+from jaxspike.nnx._compose import TimeDistributed as TimeDistributed
+from jaxspike.nnx._layers import ALIF as ALIF
+from jaxspike.nnx._layers import CTLIF as CTLIF
+from jaxspike.nnx._layers import IF as IF
+from jaxspike.nnx._layers import LI as LI
+from jaxspike.nnx._layers import LIF as LIF
+from jaxspike.nnx._layers import RNN as RNN
+from jaxspike.nnx._layers import CubaLIF as CubaLIF
+from jaxspike.nnx._layers import Izhikevich as Izhikevich
+from jaxspike.nnx._layers import RecurrentCell as RecurrentCell
+from jaxspike.nnx._layers import RecurrentState as RecurrentState
+from jaxspike.nnx._progress import ProgressBar as ProgressBar
+from jaxspike.nnx._train import eval_step as eval_step
+from jaxspike.nnx._train import evaluate as evaluate
+from jaxspike.nnx._train import load_checkpoint as load_checkpoint
+from jaxspike.nnx._train import save_checkpoint as save_checkpoint
+from jaxspike.nnx._train import train_step as train_step
+
+__all__ = [
+    "ALIF",
+    "CTLIF",
+    "IF",
+    "LI",
+    "LIF",
+    "RNN",
+    "ALIFCell",
+    "CTLIFCell",
+    "CubaLIF",
+    "CubaLIFCell",
+    "Fixed",
+    "IFCell",
+    "Izhikevich",
+    "IzhikevichCell",
+    "LICell",
+    "LIFCell",
+    "NeuronCell",
+    "ProgressBar",
+    "RecurrentCell",
+    "RecurrentState",
+    "Sequential",
+    "SpikingCell",
+    "TimeDistributed",
+    "eval_step",
+    "evaluate",
+    "load_checkpoint",
+    "save_checkpoint",
+    "train_step",
+]

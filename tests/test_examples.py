@@ -1,0 +1,31 @@
+"""The examples run end to end (reduced --smoke mode; the full digits run is marked slow)."""
+
+import importlib.util
+import pathlib
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["digits", "digits_conv"])
+def test_example_smoke(name, capsys):
+    result = load(name).main(["--smoke"])
+    out = capsys.readouterr()
+    assert "test accuracy:" in out.out and "samples/s" in out.out
+    assert "training [" in out.err  # the progress bar
+    assert 0.0 <= result["accuracy"] <= 1.0
+    assert result["throughput"] > 0
+
+
+@pytest.mark.slow
+def test_digits_reaches_97_percent():
+    """The README's claim (accuracy only; the time is measured, not asserted)."""
+    assert load("digits").main([])["accuracy"] >= 0.97
