@@ -4,6 +4,17 @@ The top-level package is the functional core and imports only JAX and NumPy. Fla
 modules live in :mod:`jaxspike.nnx` and :mod:`jaxspike.linen`.
 """
 
+from jaxspike import competition as competition
+from jaxspike import datasets as datasets
+from jaxspike import delays as delays
+from jaxspike import encoding as encoding
+from jaxspike import events as events
+from jaxspike import losses as losses
+from jaxspike import plasticity as plasticity
+from jaxspike import plot as plot
+from jaxspike import readers as readers
+from jaxspike import readout as readout
+from jaxspike import regularizers as regularizers
 from jaxspike._alif import ALIFParams as ALIFParams
 from jaxspike._alif import ALIFState as ALIFState
 from jaxspike._alif import alif_init as alif_init
@@ -88,6 +99,17 @@ __all__ = [
     "Surrogate",
     "Triangle",
     "__version__",
+    "competition",
+    "datasets",
+    "delays",
+    "encoding",
+    "events",
+    "losses",
+    "plasticity",
+    "plot",
+    "readers",
+    "readout",
+    "regularizers",
     "alif_init",
     "alif_step",
     "create_neuron",
