@@ -10,8 +10,10 @@ In the order implemented (multiplicative decays, time counted in steps):
 
 with :math:`\alpha = e^{-\Delta t/\tau_{syn}}` (``decay_syn``) and
 :math:`\beta = e^{-\Delta t/\tau_{mem}}` (``decay_mem``). The synaptic current is never
-reset. This is snnTorch's ``Synaptic`` and Norse's ``LIF`` with current (CuBa) synapses;
-Spyx's ``CuBaLIF`` applies the reset before integrating.
+reset. snnTorch's ``Synaptic`` integrates the same way but subtracts the previous
+step's reset (like ``lif_step(..., decay_reset=False)``); Norse's ``LIF`` uses Euler
+decays and drives the membrane with the previous step's current; Spyx's ``CuBaLIF``
+applies the reset before integrating.
 
 References:
     W. Gerstner et al. Neuronal Dynamics, ch. 1.3 and 3.1. Cambridge University Press,
@@ -79,7 +81,11 @@ class CubaLIFParams(NamedTuple):
         v_reset: Any = 0.0,
         dtype: Any = jnp.float32,
     ) -> CubaLIFParams:
-        r"""Parameters with decays :math:`e^{-\Delta t/\tau_{syn}}`, :math:`e^{-\Delta t/\tau_{mem}}`."""
+        r"""Parameters from time constants (> 0, in the unit of ``dt``).
+
+        The decays are :math:`\alpha = e^{-\Delta t/\tau_{syn}}` and
+        :math:`\beta = e^{-\Delta t/\tau_{mem}}`.
+        """
         check_positive("CubaLIFParams.from_tau", "tau_syn", tau_syn)
         check_positive("CubaLIFParams.from_tau", "tau_mem", tau_mem)
         check_dt("CubaLIFParams.from_tau", dt)

@@ -8,8 +8,9 @@ Discrete update, in the order implemented (as in Izhikevich's 2003 reference cod
 which advances ``v`` in two half steps for numerical stability):
 
 .. math::
-   v' &= v_{t-1} + \tfrac{\Delta t}{2}\left(0.04 v_{t-1}^2 + 5 v_{t-1} + 140 - u_{t-1} + x_t\right) \\
-   \tilde v_t &= v' + \tfrac{\Delta t}{2}\left(0.04 v'^2 + 5 v' + 140 - u_{t-1} + x_t\right) \\
+   f(v) &= 0.04 v^2 + 5 v + 140 - u_{t-1} + x_t \\
+   v' &= v_{t-1} + \tfrac{\Delta t}{2} f(v_{t-1}) \\
+   \tilde v_t &= v' + \tfrac{\Delta t}{2} f(v') \\
    u'_t &= u_{t-1} + \Delta t\, a\,(b\, \tilde v_t - u_{t-1}) \\
    s_t &= H(\tilde v_t - v_{th}) \\
    v_t &= (1 - s_t)\,\tilde v_t + s_t\, c, \qquad u_t = u'_t + d\, s_t
@@ -154,7 +155,7 @@ def izhikevich_step(
     half = jnp.asarray(dt, state.v.dtype) / 2
 
     def dv(v: jax.Array) -> jax.Array:
-        return 0.04 * v * v + 5.0 * v + 140.0 - state.u + x
+        return 0.04 * v**2 + 5.0 * v + 140.0 - state.u + x
 
     v_half = state.v + half * dv(state.v)
     v_pre = v_half + half * dv(v_half)

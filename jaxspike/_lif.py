@@ -43,6 +43,7 @@ from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxspike._reset import Reset, check_options, fire, refractory_count, refractory_gate
 from jaxspike._surrogates import FastSigmoid, Surrogate
@@ -54,6 +55,7 @@ from jaxspike._validate import (
     check_input,
     check_not_nan,
     check_positive,
+    is_concrete,
 )
 
 
@@ -185,7 +187,14 @@ def lif_step(
     decay = broadcast_param(fn, "decay", params.decay, state.v)
     v_th = broadcast_param(fn, "v_th", params.v_th, state.v)
     v_reset = broadcast_param(fn, "v_reset", params.v_reset, state.v)
-    subtract = None if decay_reset else v_th / decay
+    subtract = None
+    if not decay_reset and reset == "subtract":
+        if is_concrete(params.decay) and np.any(np.asarray(params.decay) == 0):
+            raise ValueError(
+                f"{fn}: decay_reset=False subtracts v_th / decay, so decay must be > 0, "
+                f"got {params.decay!r}; use decay_reset=True for decay = 0."
+            )
+        subtract = v_th / decay
     return _spike_and_reset(
         fn,
         decay * state.v + x,

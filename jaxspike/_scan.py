@@ -9,7 +9,7 @@ first: ``functools.partial(lif_step, params, reset="zero")``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import jax
 import jax.numpy as jnp
@@ -34,6 +34,42 @@ def _time_length(fn: str, xs: Any, axis: int) -> int:
     if len(lengths) != 1:
         raise ValueError(f"{fn}: inputs disagree on the number of time steps: {lengths}.")
     return lengths.pop()
+
+
+@overload
+def unroll(
+    step: StepFn,
+    state: S,
+    xs: Any,
+    *,
+    return_states: Literal[False] = False,
+    unroll: int | bool = 1,
+    checkpoint: bool | int = False,
+) -> tuple[S, Any]: ...
+
+
+@overload
+def unroll(
+    step: StepFn,
+    state: S,
+    xs: Any,
+    *,
+    return_states: Literal[True],
+    unroll: int | bool = 1,
+    checkpoint: bool | int = False,
+) -> tuple[S, Any, S]: ...
+
+
+@overload
+def unroll(
+    step: StepFn,
+    state: Any,
+    xs: Any,
+    *,
+    return_states: bool,
+    unroll: int | bool = 1,
+    checkpoint: bool | int = False,
+) -> tuple[Any, ...]: ...
 
 
 def unroll(
@@ -79,20 +115,21 @@ def unroll(
     fn = "unroll"
     n_steps = _time_length(fn, xs, 0)
 
+    body: StepFn = step
     if return_states:
 
-        def body(carry: Any, x: Any) -> tuple[Any, Any]:
+        def with_states(carry: Any, x: Any) -> tuple[Any, Any]:
             new, y = step(carry, x)
             return new, (y, new)
-    else:
-        body = step
+
+        body = with_states
 
     if isinstance(checkpoint, bool):
         if checkpoint:
             body = jax.checkpoint(body)
         final, out = lax.scan(body, state, xs, unroll=unroll)
     else:
-        if checkpoint < 1:
+        if not isinstance(checkpoint, int) or checkpoint < 1:
             raise ValueError(f"{fn}: checkpoint must be a bool or an int >= 1, got {checkpoint}.")
         final, out = _chunked_scan(body, state, xs, n_steps, int(checkpoint), unroll)
     if return_states:

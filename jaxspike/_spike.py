@@ -99,7 +99,10 @@ def spike(x: jax.Array, surrogate: Surrogate | str) -> jax.Array:
         >>> float(jax.grad(lambda x: spike(x, FastSigmoid(slope=1.0)))(1.0))
         0.25
     """
-    surrogate = get_surrogate(surrogate)
+    try:
+        surrogate = get_surrogate(surrogate)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"spike: {err}") from None
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise TypeError(f"spike: x must have a floating dtype, got {x.dtype}.")

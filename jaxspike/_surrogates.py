@@ -7,7 +7,8 @@ Heaviside in the forward pass and replaces :math:`H'(x)` by a smooth pseudo-deri
 
 Every surrogate here is a frozen, hashable dataclass registered as a JAX pytree: equal
 surrogates compare equal (so a jitted function never retraces for an equal one) and the
-hyperparameters are pytree leaves (so they can be traced, vmapped or learned).
+hyperparameters are pytree leaves (so they can be traced or vmapped; the spike's backward
+pass gives them a zero cotangent, so they are not learned by gradient descent).
 
 Each class documents:
 
@@ -26,14 +27,24 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import jax
 import jax.numpy as jnp
 
+if TYPE_CHECKING:
+    from typing_extensions import dataclass_transform
+else:
+
+    def dataclass_transform(**_: Any) -> Any:
+        """Static-typing marker only (typing.dataclass_transform needs Python 3.11)."""
+        return lambda f: f
+
+
 _T = TypeVar("_T")
 
 
+@dataclass_transform(frozen_default=True)
 def surrogate_class(cls: type[_T]) -> type[_T]:
     """Make ``cls`` a frozen dataclass whose fields are pytree leaves.
 
@@ -46,7 +57,7 @@ def surrogate_class(cls: type[_T]) -> type[_T]:
             def smooth(self, x): ...
     """
     dc = dataclasses.dataclass(frozen=True)(cls)
-    fields = [f.name for f in dataclasses.fields(dc)]
+    fields = [f.name for f in dataclasses.fields(dc)]  # type: ignore[arg-type]
     jax.tree_util.register_dataclass(dc, data_fields=fields, meta_fields=[])
     return dc
 
@@ -299,7 +310,11 @@ class Exponential(Surrogate):
         return self.alpha * jnp.exp(-self.beta * jnp.abs(x))
 
     def smooth(self, x: jax.Array) -> jax.Array:
-        return self.alpha / self.beta * jnp.sign(x) * (1.0 - jnp.exp(-self.beta * jnp.abs(x)))
+        # Written per branch (not with sign/abs) so that autodiff gives S'(0) = alpha.
+        pos = x >= 0
+        up = -jnp.expm1(-self.beta * jnp.where(pos, x, 0.0))
+        down = jnp.expm1(self.beta * jnp.where(pos, 0.0, x))
+        return self.alpha / self.beta * jnp.where(pos, up, down)
 
 
 _BY_NAME: dict[str, type[Surrogate]] = {

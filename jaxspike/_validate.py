@@ -8,11 +8,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import core as jax_core
 
 
 def is_concrete(value: Any) -> bool:
     """Return True when ``value`` holds no tracer, so its numbers can be inspected."""
-    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(value))
+    return not any(isinstance(leaf, jax_core.Tracer) for leaf in jax.tree.leaves(value))
 
 
 def check_choice(fn: str, name: str, value: Any, choices: tuple[Any, ...]) -> None:
@@ -78,6 +79,12 @@ def check_input(fn: str, x: Any, like: jax.Array, name: str = "x") -> jax.Array:
         raise ValueError(
             f"{fn}: {name} has shape {x.shape} but the state has shape {like.shape}; "
             "initialize the state with the input's shape."
+        )
+    if jnp.result_type(x, like) != like.dtype:
+        raise TypeError(
+            f"{fn}: {name} has dtype {x.dtype} but the state has dtype {like.dtype}, so the "
+            f"step would change the state's dtype; initialize the state with dtype={x.dtype} "
+            f"or cast {name}.astype({like.dtype})."
         )
     return x
 
