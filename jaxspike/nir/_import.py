@@ -1,0 +1,198 @@
+"""Import a NIR graph as a pure function (:func:`import_nir_fn`) or an NNX module."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import jax.numpy as jnp
+import numpy as np
+
+from jaxspike._surrogates import FastSigmoid, Surrogate, get_surrogate
+from jaxspike._validate import check_choice
+from jaxspike.nir import _run
+from jaxspike.nir._conventions import CONVENTIONS, Convention
+from jaxspike.nir._graph import NEURON_TYPES, Program, build_program, graph_from, require_nir
+
+Method = Literal["euler", "exact"]
+
+
+def _legacy_file(source: Any) -> bool:
+    """True when ``source`` is a file written by nir <= 1.0.5 (no ``v_reset``)."""
+    nir = require_nir("import_nir")
+    if isinstance(source, nir.NIRGraph):
+        return False
+    import h5py
+
+    try:
+        with h5py.File(source, "r") as f:
+            version = f["version"][()]
+    except (OSError, KeyError, TypeError):
+        return False
+    version = version.decode() if isinstance(version, bytes) else str(version)
+    parts = [int(p) for p in version.split(".")[:3] if p.isdigit()]
+    return tuple(parts) <= (1, 0, 5)
+
+
+def prepare(
+    source: Any,
+    *,
+    dt: Any,
+    method: Method | None,
+    convention: str,
+    reset: str | None,
+    legacy_reset: str,
+    param_dtype: Any,
+) -> tuple[Program, dict[str, Any], dict[str, str], str | None]:
+    """Shared front end of both importers: validate, parse and compute parameters."""
+    fn = "import_nir"
+    check_choice(fn, "convention", convention, tuple(CONVENTIONS))
+    conv: Convention = CONVENTIONS[convention]
+    if dt is None:
+        raise ValueError(
+            f"{fn}: dt is required: a NIR file carries no time step, and its time constants "
+            f"mean nothing without one. The {convention!r} convention usually assumes "
+            f"dt = {conv.typical_dt} (snntorch 1e-4, norse 1e-3, sinabs 1, spyx 1)."
+        )
+    if isinstance(dt, bool) or not np.isscalar(dt) or not float(dt) > 0:
+        raise ValueError(f"{fn}: dt must be a number > 0, got {dt!r}.")
+    method = conv.method if method is None else method
+    check_choice(fn, "method", method, ("euler", "exact"))
+    if reset is not None:
+        check_choice(fn, "reset", reset, ("zero", "subtract", "subtract_undecayed"))
+    check_choice(fn, "legacy_reset", legacy_reset, ("zero", "subtract"))
+    legacy = _legacy_file(source)
+    graph = graph_from(source)
+    program, nodes, _ = build_program(graph, dt=float(dt), method=method, convention=conv)
+    params: dict[str, Any] = {}
+    rules: dict[str, str] = {}
+    for op in program.ops:
+        node = nodes[op.name]
+        p = _run.node_params(op, node, conv, float(dt), method, legacy_reset)
+        if p:
+            params[op.name] = {k: jnp.asarray(v, param_dtype) for k, v in p.items()}
+        if op.kind in NEURON_TYPES:
+            rule = conv.reset
+            if rule == "file":
+                rule = legacy_reset if legacy or getattr(node, "v_reset", None) is None else "zero"
+            rules[op.name] = rule
+    return program, params, rules, reset
+
+
+def import_nir_fn(
+    source: Any,
+    *,
+    dt: float | None = None,
+    method: Method | None = None,
+    convention: str = "nir",
+    reset: str | None = None,
+    legacy_reset: Literal["zero", "subtract"] = "zero",
+    surrogate: Surrogate | str = FastSigmoid(),
+    time_major: bool = False,
+    param_dtype: Any = jnp.float32,
+) -> tuple[Any, dict[str, Any]]:
+    """Import a NIR graph as a pure function and its parameters.
+
+    Args:
+        source: a ``nir.NIRGraph`` or a path / file object for ``nir.read``.
+        dt: the time step, in the unit of the graph's time constants (required: NIR
+            files carry none).
+        method: ``"euler"`` or ``"exact"`` (default: the convention's).
+        convention: ``"nir"``, ``"jaxspike"``, ``"snntorch"``, ``"norse"``, ``"sinabs"``
+            or ``"spyx"`` (see :data:`jaxspike.nir.CONVENTIONS`).
+        reset: override every neuron's reset: ``"zero"`` (to ``v_reset``),
+            ``"subtract"`` or ``"subtract_undecayed"``.
+        legacy_reset: reset of files without ``v_reset`` (written by nir <= 1.0.5):
+            ``"zero"`` (how nir >= 1.0.6 reads them) or ``"subtract"`` (what their
+            writer meant).
+        surrogate: surrogate gradient of every spike.
+        time_major: inputs and outputs are ``[T, B, ...]`` instead of ``[B, T, ...]``.
+        param_dtype: dtype of the parameters.
+
+    Returns:
+        ``(apply_fn, params)`` with ``apply_fn(params, xs, *, initial_state=None,
+        return_state=False)``; ``xs`` has the per-sample shape of the graph's Input
+        (channels first for convolutions) after the batch and time axes, or is a dict
+        by Input name. The output is the Output node's sequence (a dict if several).
+
+    Example:
+        >>> import numpy as np, nir
+        >>> g = nir.NIRGraph.from_list(nir.LIF(tau=np.full(2, 10.0), r=np.full(2, 10.0),
+        ...     v_leak=np.zeros(2), v_threshold=np.ones(2), v_reset=np.zeros(2)))
+        >>> apply_fn, params = import_nir_fn(g, dt=1.0)
+        >>> apply_fn(params, np.full((1, 3, 2), 0.6))[0, :, 0].tolist()
+        [0.0, 1.0, 0.0]
+    """
+    program, params, rules, reset = prepare(
+        source,
+        dt=dt,
+        method=method,
+        convention=convention,
+        reset=reset,
+        legacy_reset=legacy_reset,
+        param_dtype=param_dtype,
+    )
+    sur = get_surrogate(surrogate)
+
+    def apply_fn(
+        params: dict[str, Any], xs: Any, *, initial_state: Any = None, return_state: bool = False
+    ) -> Any:
+        return _run.run(
+            program,
+            params,
+            xs,
+            time_major=time_major,
+            initial_state=initial_state,
+            return_state=return_state,
+            surrogate=sur,
+            reset=reset,
+            nodes_reset=rules,
+        )
+
+    apply_fn.program = program  # type: ignore[attr-defined]
+    apply_fn.rules = rules  # type: ignore[attr-defined]
+    return apply_fn, params
+
+
+def import_nir(
+    source: Any,
+    *,
+    dt: float | None = None,
+    method: Method | None = None,
+    convention: str = "nir",
+    reset: str | None = None,
+    legacy_reset: Literal["zero", "subtract"] = "zero",
+    surrogate: Surrogate | str = FastSigmoid(),
+    time_major: bool = False,
+    param_dtype: Any = jnp.float32,
+) -> Any:
+    """Import a NIR graph as a Flax NNX module (:class:`NIRModule`).
+
+    Arguments as :func:`import_nir_fn`. Weights, biases, scales and the neuron
+    coefficients (``a_m``, ``b_m``, ``c_m``, ``a_s``, ``b_s``, ``v_th``, ``v_reset``) are
+    ``nnx.Param``; initial membranes are fixed.
+
+    Example:
+        >>> import numpy as np, nir
+        >>> g = nir.NIRGraph.from_list(nir.Affine(np.eye(2), np.zeros(2)),
+        ...     nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2)))
+        >>> model = import_nir(g, dt=1.0)
+        >>> model(np.full((1, 4, 2), 0.5))[0, :, 0].tolist()
+        [0.0, 0.0, 1.0, 0.0]
+    """
+    apply_fn, params = import_nir_fn(
+        source,
+        dt=dt,
+        method=method,
+        convention=convention,
+        reset=reset,
+        legacy_reset=legacy_reset,
+        surrogate=surrogate,
+        time_major=time_major,
+        param_dtype=param_dtype,
+    )
+    from jaxspike.nir._module import NIRModule
+
+    return NIRModule(apply_fn, params)
+
+
+__all__ = ["import_nir", "import_nir_fn"]
