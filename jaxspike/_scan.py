@@ -141,21 +141,38 @@ def unroll(
 def _chunked_scan(
     body: StepFn, state: Any, xs: Any, n_steps: int, k: int, unroll: int | bool
 ) -> tuple[Any, Any]:
-    """Scan chunks of ``k`` steps, each recomputed in the backward pass."""
+    """Scan chunks of ``k`` steps, each recomputed in the backward pass.
+
+    Only the carry at each chunk boundary is stored; the inputs are read in place (a
+    reshape when ``k`` divides ``T``, a dynamic slice otherwise), never copied.
+    """
     n_chunks, rest = divmod(n_steps, k)
 
-    @jax.checkpoint
-    def chunk(carry: Any, x_chunk: Any) -> tuple[Any, Any]:
-        return lax.scan(body, carry, x_chunk, unroll=unroll)
+    def run(carry: Any, x_part: Any) -> tuple[Any, Any]:
+        return lax.scan(body, carry, x_part, unroll=unroll)
 
-    head = jax.tree.map(lambda a: a[: n_chunks * k].reshape((n_chunks, k, *a.shape[1:])), xs)
-    state, out = lax.scan(chunk, state, head)
-    out = jax.tree.map(lambda a: a.reshape((n_chunks * k, *a.shape[2:])), out)
+    outs = []
+    if n_chunks and rest == 0:
+        head = jax.tree.map(lambda a: a.reshape((n_chunks, k, *a.shape[1:])), xs)
+        state, out = lax.scan(jax.checkpoint(run), state, head)
+        outs.append(out)
+    elif n_chunks:
+
+        @jax.checkpoint
+        def sliced(carry: Any, begin: jax.Array) -> tuple[Any, Any]:
+            part = jax.tree.map(lambda a: lax.dynamic_slice_in_dim(a, begin, k, 0), xs)
+            return run(carry, part)
+
+        state, out = lax.scan(sliced, state, jnp.arange(n_chunks) * k)
+        outs.append(out)
+    outs = [jax.tree.map(lambda a: a.reshape((n_chunks * k, *a.shape[2:])), o) for o in outs]
     if rest:
         tail = jax.tree.map(lambda a: a[n_chunks * k :], xs)
-        state, out_tail = chunk(state, tail)
-        out = jax.tree.map(lambda a, b: jnp.concatenate([a, b], axis=0), out, out_tail)
-    return state, out
+        state, out_tail = jax.checkpoint(run)(state, tail)
+        outs.append(out_tail)
+    if len(outs) == 1:
+        return state, outs[0]
+    return state, jax.tree.map(lambda a, b: jnp.concatenate([a, b], axis=0), *outs)
 
 
 def unroll_batch_major(
