@@ -24,6 +24,8 @@ import jaxspike as js
 import jaxspike.nnx as jsnn
 from jaxspike.datasets import load_digits, train_test_split
 from jaxspike.encoding import rate
+from jaxspike.losses import cross_entropy
+from jaxspike.readout import membrane_integral
 
 
 def build_model(channels: int, *, rngs: nnx.Rngs) -> jsnn.Sequential:
@@ -45,9 +47,9 @@ def make_loss_fn(num_steps: int):
     def loss_fn(model, batch):
         images, labels, key = batch
         spikes = rate(key, images, num_steps, time_axis=1)  # [B, T, 8, 8, 1]
-        logits = jnp.mean(model(spikes), axis=1)  # mean readout membrane over time
-        loss = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
-        return loss, logits
+        # mean readout membrane over time: its integral over a presentation of length 1
+        logits = membrane_integral(model(spikes), time_axis=1, dt=1.0 / num_steps)
+        return cross_entropy(logits, labels), logits
 
     return loss_fn
 
@@ -60,7 +62,7 @@ def batches(x, y, batch_size, key, rng=None):
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--num-steps", type=int, default=10, help="time steps T")
@@ -104,7 +106,8 @@ def main(argv=None) -> dict:
 
     @nnx.jit
     def predict(model, spikes):
-        return jnp.argmax(jnp.mean(model(spikes), axis=1), axis=-1)
+        scores = membrane_integral(model(spikes), time_axis=1, dt=1.0 / args.num_steps)
+        return jnp.argmax(scores, axis=-1)
 
     spikes = rate(test_key, jnp.asarray(x_test), args.num_steps, time_axis=1)
     predict(model, spikes).block_until_ready()  # compile

@@ -237,3 +237,60 @@ def test_errors_are_clear():
         jsnn.LIFCell(F).initialize_carry((2, 3))
     with pytest.raises(ValueError, match="TimeDistributed"):
         jsnn.TimeDistributed(lambda x: x)(jnp.ones(3))
+    with pytest.raises(ValueError, match=r"one entry per layer \(2\), got 1"):
+        jsnn.Sequential(jsnn.LIF(F), jsnn.LI(F))(jnp.ones((2, 3, F)), initial_carry=(None,))
+
+
+def test_conv_shaped_cell_inside_nnx_rnn_needs_num_feature_axes():
+    x = inputs("lif", (2, 5, 3, 3, F))
+    want = jsnn.LIF(F, decay=0.6)(x)
+    cell = jsnn.LIFCell(F, decay=0.6, num_feature_axes=3)
+    assert cell.num_feature_axes == 3
+    np.testing.assert_array_equal(nnx.RNN(cell)(x), want)
+    # with the default (one feature axis) nnx.RNN would scan over W instead of time
+    assert not np.array_equal(nnx.RNN(jsnn.LIFCell(F, decay=0.6))(x), want)
+    rec = jsnn.RecurrentCell(cell, rngs=nnx.Rngs(0))
+    assert rec.num_feature_axes == 3
+    np.testing.assert_allclose(nnx.RNN(rec)(x), jsnn.RNN(rec)(x), atol=1e-6)
+    with pytest.raises(ValueError, match="num_feature_axes"):
+        jsnn.LIFCell(F, num_feature_axes=0)
+
+
+def test_fixed_parameter_from_an_initializer():
+    init = nnx.initializers.uniform(0.5)
+    cell = jsnn.LIFCell(F, v_th=init, rngs=nnx.Rngs(0))
+    assert isinstance(cell.v_th, jsnn.Fixed) and cell.v_th.shape == (F,)
+    assert not jax.tree.leaves(nnx.state(cell, nnx.Param))  # nothing to train
+
+
+@pytest.mark.parametrize(
+    ("jit", "graph"), [(False, True), (True, True), (True, False)], ids=["eager", "graph", "tree"]
+)
+def test_streaming_step_by_step_equals_one_call(jit, graph):
+    with nnx.set_graph_mode(graph):
+        _check_streaming(jit)
+
+
+def _check_streaming(jit):
+    rngs = nnx.Rngs(0)
+    model = jsnn.Sequential(
+        nnx.Linear(F, 6, rngs=rngs), jsnn.CubaLIF(6), nnx.Linear(6, 2, rngs=rngs), jsnn.LI(2)
+    )
+    x = inputs("lif", (2, 9, F))
+    whole = model(x)
+    online = jsnn.Streaming(model)
+    with pytest.raises(ValueError, match="reset"):
+        online(x[:, :1])
+    online.reset(batch_size=2, features=(F,))
+    state = jax.tree.leaves(nnx.state(online, jsnn.NeuronState))
+    assert [s.shape for s in state] == [(2, 6), (2, 6), (2, 2)]  # CubaLIF (v, i), LI v
+    assert all(not np.any(s) for s in state)  # at rest
+    call = nnx.jit(lambda m, x: m(x)) if jit else (lambda m, x: m(x))
+    steps = [call(online, x[:, t : t + 1]) for t in range(9)]
+    np.testing.assert_allclose(jnp.concatenate(steps, 1), whole, rtol=1e-6, atol=1e-6)
+    want_carry, _ = model(x, return_carry=True)
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, atol=1e-6), online.carry(), want_carry
+    )
+    online.reset(batch_size=2, features=(F,))  # back at rest: the sequence replays
+    np.testing.assert_allclose(online(x), whole, rtol=1e-6, atol=1e-6)

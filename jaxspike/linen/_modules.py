@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import jax
@@ -20,58 +21,85 @@ from flax import linen as nn
 from jaxspike._scan import unroll as _unroll
 from jaxspike._surrogates import FastSigmoid, Surrogate
 from jaxspike.nnx import _specs
+from jaxspike.nnx._layers import RecurrentState
+
+_RECURRENT_INIT = nn.initializers.orthogonal()
+
+
+def _check_feature_axes(owner: str, num_feature_axes: Any) -> None:
+    if not isinstance(num_feature_axes, int) or num_feature_axes < 1:
+        raise ValueError(
+            f"{owner}: num_feature_axes must be an int >= 1, got {num_feature_axes!r}."
+        )
 
 
 class NeuronCell(nn.RNNCellBase):
     """Shared implementation of the Linen cells (use :class:`LIFCell`, ...).
+
+    Parameters are declared in ``setup``, so a bound cell reads its current values
+    everywhere, :meth:`initialize_carry` included (the Izhikevich resting state depends
+    on ``b`` and ``c``).
 
     Attributes:
         num_features: number of neurons on the last axis.
         learn: names of the parameters to train (in ``"params"``); others are fixed.
         per_neuron: ``True`` gives every learnable parameter one value per neuron; a
             sequence of names chooses them one by one.
+        num_feature_axes: trailing axes that are neurons, for :class:`flax.linen.RNN`:
+            ``1`` for ``(B, T, F)`` inputs, ``3`` for ``(B, T, H, W, C)`` inputs after a
+            convolution (``nn.RNN`` finds the time axis from it). The parameters stay on
+            the last axis; the step does not depend on this value.
         dtype: computation dtype (``None``: the input's).
         param_dtype: dtype of the parameters.
+
+    A parameter value is a number (shared), an array of shape ``(num_features,)`` or an
+    initializer ``init(key, shape, dtype)`` drawn from the ``"params"`` random stream. A
+    fixed parameter drawn from an initializer is stored in the ``"fixed"`` collection
+    (the Linen twin of :class:`jaxspike.nnx.Fixed`); other fixed values are constants.
     """
 
     num_features: int
     learn: tuple[str, ...] | str = ()
     per_neuron: bool | tuple[str, ...] = False
+    num_feature_axes: int = 1  # type: ignore[assignment]
     dtype: Any = None
     param_dtype: Any = jnp.float32
 
     model: ClassVar[str]
     option_names: ClassVar[tuple[str, ...]] = ()
 
-    def _stored(self, slot: _specs.Slot, per: frozenset[str]) -> jax.Array:
+    def setup(self) -> None:
         owner = type(self).__name__
-        value = getattr(self, slot.field)
-
-        def init(key: jax.Array) -> jax.Array:
-            return _specs.initial_value(
+        if not isinstance(self.num_features, int) or self.num_features < 1:
+            raise ValueError(
+                f"{owner}: num_features must be an int >= 1, got {self.num_features!r}."
+            )
+        _check_feature_axes(owner, self.num_feature_axes)
+        slots, per = _specs.plan(owner, self.model, self.learn, self.per_neuron)
+        stored = []
+        for slot in slots:
+            init = functools.partial(
+                _specs.initial_value,
                 owner,
                 slot,
-                value,
+                getattr(self, slot.field),
                 num_features=self.num_features,
                 per_neuron=slot.field in per,
                 param_dtype=self.param_dtype,
-                key=key,
             )
-
-        if slot.learnable:
-            return self.param(slot.attr, init)
-        if callable(value):
-            raise ValueError(
-                f"{owner}: a fixed {slot.field} cannot be an initializer in Linen; learn it "
-                "or pass an array."
-            )
-        return init(None)  # type: ignore[arg-type]
+            if slot.learnable:
+                stored.append(self.param(slot.attr, lambda key, init=init: init(key=key)))
+            elif callable(getattr(self, slot.field)):
+                draw = functools.partial(lambda init: init(key=self.make_rng("params")), init)
+                stored.append(self.variable("fixed", slot.attr, draw).value)
+            else:
+                stored.append(init(key=None))
+        self.slots = slots
+        self.stored = tuple(stored)
 
     def neuron_params(self) -> Any:
         """The functional ``<Model>Params`` for the current parameter values."""
-        slots, per = _specs.plan(type(self).__name__, self.model, self.learn, self.per_neuron)
-        stored = [self._stored(s, per) for s in slots]
-        return _specs.build_params(self.model, slots, stored)
+        return _specs.build_params(self.model, self.slots, self.stored)
 
     def step_fn(self) -> Any:
         """``functools.partial(<model>_step, self.neuron_params(), **options)``."""
@@ -84,43 +112,124 @@ class NeuronCell(nn.RNNCellBase):
         _specs.check_features(type(self).__name__, x, self.num_features, what)
         return x
 
-    @nn.compact
     def __call__(self, carry: Any, inputs: jax.Array) -> tuple[Any, jax.Array]:
         """One step: ``(carry, inputs[..., num_features]) -> (carry, outputs)``."""
         return self.step_fn()(carry, self.prepare(inputs))
 
     @nn.nowrap
     def initialize_carry(self, rng: Any, input_shape: tuple[int, ...]) -> Any:
-        """Resting ``<Model>State`` of shape ``input_shape``; ``rng`` is unused."""
+        """Resting ``<Model>State`` of shape ``input_shape``; ``rng`` is unused.
+
+        A bound cell (inside ``apply`` or :class:`flax.linen.RNN`) uses its current,
+        possibly learned, parameters; an unbound one uses the initial values.
+        """
         del rng
+        owner = type(self).__name__
         shape = tuple(input_shape)
         if not shape or shape[-1] != self.num_features:
             raise ValueError(
-                f"{type(self).__name__}.initialize_carry: input_shape must end in "
+                f"{owner}.initialize_carry: input_shape must end in "
                 f"{self.num_features} features, got {shape}."
             )
-        slots, _ = _specs.plan(type(self).__name__, self.model, (), self.per_neuron)
-        initial = [getattr(self, s.field) for s in slots]
-        params = _specs.build_params(self.model, slots, initial)
+        if self.scope is not None:
+            params = self.neuron_params()
+        else:
+            slots, _ = _specs.plan(owner, self.model, (), self.per_neuron)
+            values = []
+            for s in slots:
+                value = getattr(self, s.field)
+                if callable(value) and s.field in _specs.SPECS[self.model].init_fields:
+                    raise ValueError(
+                        f"{owner}.initialize_carry: {s.field} is an initializer, so the "
+                        "resting state is only known once the cell is bound; call it inside "
+                        "apply (or nn.RNN) or pass initial_carry."
+                    )
+                values.append(0.0 if callable(value) else value)
+            params = _specs.build_params(self.model, slots, values)
         dtype = jnp.float32 if self.dtype is None else self.dtype
         return _specs.SPECS[self.model].init(params, shape, dtype)
 
+
+class RecurrentCell(nn.RNNCellBase):
+    r"""Give a cell dense recurrent weights: its input is :math:`x_t + s_{t-1} W`.
+
+    The mirror of :class:`jaxspike.nnx.RecurrentCell`; works inside :class:`RNN` and
+    :class:`flax.linen.RNN`.
+
+    Attributes:
+        cell: any jaxspike Linen cell (e.g. :class:`LIFCell`).
+        self_connections: ``False`` removes the diagonal of :math:`W` (no neuron feeds
+            itself); the stored ``kernel`` keeps its shape.
+        kernel_init: initializer of the ``(F, F)`` kernel (``"params"`` stream).
+        param_dtype: dtype of the kernel.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> cell = RecurrentCell(LIFCell(4), self_connections=False)
+        >>> x = jnp.ones((2, 4))
+        >>> carry = cell.initialize_carry(None, x.shape)
+        >>> variables = cell.init(jax.random.key(0), carry, x)
+        >>> variables["params"]["kernel"].shape
+        (4, 4)
+    """
+
+    cell: NeuronCell
+    self_connections: bool = True
+    kernel_init: Any = _RECURRENT_INIT
+    param_dtype: Any = jnp.float32
+
     @property
-    def num_feature_axes(self) -> int:
-        """One feature axis (the last)."""
-        return 1
+    def num_features(self) -> int:
+        """The wrapped cell's ``num_features``."""
+        return self.cell.num_features
+
+    @property
+    def num_feature_axes(self) -> int:  # type: ignore[override]
+        """The wrapped cell's ``num_feature_axes``."""
+        return self.cell.num_feature_axes
+
+    def setup(self) -> None:
+        n = self.cell.num_features
+        self.kernel = self.param("kernel", self.kernel_init, (n, n), self.param_dtype)
+
+    def prepare(self, x: Any, what: str = "inputs") -> jax.Array:
+        """The wrapped cell's input check."""
+        return self.cell.prepare(x, what)
+
+    def step_fn(self) -> Any:
+        """The cell's step fed with ``x + out @ W`` (``W`` read once)."""
+        inner = self.cell.step_fn()
+        w = self.kernel
+        if not self.self_connections:
+            w = w * (1 - jnp.eye(w.shape[0], dtype=w.dtype))
+
+        def step(carry: RecurrentState, x: jax.Array) -> tuple[RecurrentState, jax.Array]:
+            neuron, out = inner(carry.neuron, x + carry.out @ w.astype(x.dtype))
+            return RecurrentState(neuron, out), out
+
+        return step
+
+    def __call__(self, carry: Any, inputs: jax.Array) -> tuple[Any, jax.Array]:
+        """One step: ``(carry, inputs[..., F]) -> (carry, spikes)``."""
+        return self.step_fn()(carry, self.prepare(inputs))
+
+    @nn.nowrap
+    def initialize_carry(self, rng: Any, input_shape: tuple[int, ...]) -> RecurrentState:
+        """The cell's resting state and no previous output."""
+        neuron = self.cell.initialize_carry(rng, input_shape)
+        return RecurrentState(neuron, jnp.zeros_like(jax.tree.leaves(neuron)[0]))
 
 
 def sequence_call(
     module: Any,
-    step: Any,
+    cell: Any,
     inputs: jax.Array,
     *,
     initial_carry: Any,
     return_carry: bool | None,
     time_major: bool | None,
 ) -> Any:
-    """Scan ``step`` over ``inputs`` with the layout options of ``module``."""
+    """Scan ``cell.step_fn()`` over ``inputs`` with the layout options of ``module``."""
     owner = type(module).__name__
     time_major = module.time_major if time_major is None else time_major
     return_carry = module.return_carry if return_carry is None else return_carry
@@ -133,20 +242,19 @@ def sequence_call(
             f"{owner}: inputs must be a sequence {layout} with at least 3 axes, got shape "
             f"{x.shape}; add a batch axis with x[None] or use the cell for one step."
         )
-    x = module.prepare(x)
+    x = cell.prepare(x)
     xs = x if time_major else jnp.swapaxes(x, 0, 1)
     if initial_carry is None:
-        initial_carry = module.initialize_carry(None, xs.shape[1:])
+        initial_carry = cell.initialize_carry(None, xs.shape[1:])
         initial_carry = jax.tree.map(lambda a: a.astype(xs.dtype), initial_carry)
     final, ys = _unroll(
-        step, initial_carry, xs, unroll=module.unroll, checkpoint=module.checkpoint
+        cell.step_fn(), initial_carry, xs, unroll=module.unroll, checkpoint=module.checkpoint
     )[:2]
     if not time_major:
         ys = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), ys)
     return (final, ys) if return_carry else ys
 
 
-@nn.compact
 def _layer_call(
     self: Any,
     inputs: jax.Array,
@@ -169,12 +277,59 @@ def _layer_call(
     """
     return sequence_call(
         self,
-        self.step_fn(),
+        self,
         inputs,
         initial_carry=initial_carry,
         return_carry=return_carry,
         time_major=time_major,
     )
+
+
+class RNN(nn.Module):
+    """Scan a jaxspike Linen cell over a sequence with :func:`jaxspike.unroll`.
+
+    The mirror of :class:`jaxspike.nnx.RNN`: the call surface of :class:`flax.linen.RNN`
+    (``time_major``, ``initial_carry``, ``return_carry``), but the parameters are read
+    once before a plain :func:`jax.lax.scan` (no lifted ``nn.scan``).
+
+    Attributes:
+        cell: a jaxspike Linen cell (:class:`LIFCell`, :class:`RecurrentCell`, ...).
+        time_major: ``False``: ``[B, T, ..., F]``; ``True``: ``[T, B, ..., F]``.
+        return_carry: also return the final carry.
+        unroll: steps unrolled per scan iteration.
+        checkpoint: recompute steps in the backward pass (see :func:`jaxspike.unroll`).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> layer = RNN(LIFCell(3, decay=0.5))
+        >>> x = jnp.full((2, 4, 3), 0.75)
+        >>> layer.apply(layer.init(jax.random.key(0), x), x)[0, :, 0].tolist()
+        [0.0, 1.0, 0.0, 1.0]
+    """
+
+    cell: Any
+    time_major: bool = False
+    return_carry: bool = False
+    unroll: int | bool = 1
+    checkpoint: bool | int = False
+
+    def __call__(
+        self,
+        inputs: jax.Array,
+        *,
+        initial_carry: Any = None,
+        return_carry: bool | None = None,
+        time_major: bool | None = None,
+    ) -> Any:
+        """Run the cell over time; see :class:`jaxspike.nnx.RNN` for the arguments."""
+        return sequence_call(
+            self,
+            self.cell,
+            inputs,
+            initial_carry=initial_carry,
+            return_carry=return_carry,
+            time_major=time_major,
+        )
 
 
 # ----------------------------------------------------------------------------- cells
@@ -397,14 +552,102 @@ class TimeDistributed(nn.Module):
 
     layer: Any
 
-    def __call__(self, inputs: jax.Array) -> jax.Array:
-        """``inputs[B, T, ...] -> outputs[B, T, ...]``."""
-        x = jnp.asarray(inputs)
-        if x.ndim < 2:
+    def __call__(self, inputs: jax.Array, **kwargs: Any) -> jax.Array:
+        """``inputs[B, T, ...] -> outputs[B, T, ...]``; keywords go to the layer."""
+        return _fold_time(self.layer, inputs, **kwargs)
+
+
+def _fold_time(layer: Callable[..., Any], inputs: jax.Array, **kwargs: Any) -> Any:
+    x = jnp.asarray(inputs)
+    if x.ndim < 2:
+        raise ValueError(
+            f"TimeDistributed: inputs must have batch and time axes [B, T, ...], got "
+            f"shape {x.shape}."
+        )
+    lead = x.shape[:2]
+    y = layer(x.reshape((lead[0] * lead[1], *x.shape[2:])), **kwargs)
+    return jax.tree.map(lambda a: a.reshape((*lead, *a.shape[1:])), y)
+
+
+class Sequential(nn.Module):
+    """A spiking network as one module, threading every neuron layer's carry.
+
+    The mirror of :class:`jaxspike.nnx.Sequential`. Sequence layers, i.e. modules with
+    the call surface of :class:`flax.linen.RNN` (:class:`LIF`, ..., :class:`RNN`,
+    ``nn.RNN`` itself: attributes ``time_major`` and ``return_carry``), and nested
+    :class:`Sequential` scan the whole sequence; every other layer or function is
+    applied with time folded into the batch (as :class:`TimeDistributed`). Unlike
+    :class:`flax.linen.Sequential`, carries can be passed in and returned, so a long
+    sequence can be run in chunks.
+
+    Attributes:
+        layers: the layers, first to last.
+        time_major: passed to every neuron layer (``[T, B, ...]`` sequences).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from flax import linen as nn
+        >>> model = Sequential([nn.Dense(8), LIF(8), nn.Dense(2), LI(2)])
+        >>> x = jnp.ones((2, 6, 5))
+        >>> variables = model.init(jax.random.key(0), x)
+        >>> carries, y = model.apply(variables, x[:, :4], return_carry=True)
+        >>> rest = model.apply(variables, x[:, 4:], initial_carry=carries)
+        >>> bool(jnp.allclose(jnp.concatenate([y, rest], 1), model.apply(variables, x)))
+        True
+    """
+
+    layers: Sequence[Callable[..., Any]]
+    time_major: bool = False
+
+    def __call__(
+        self,
+        inputs: jax.Array,
+        *,
+        initial_carry: tuple[Any, ...] | None = None,
+        return_carry: bool = False,
+    ) -> Any:
+        """Run every layer over the whole sequence.
+
+        Args:
+            inputs: ``[B, T, ...]`` (``[T, B, ...]`` with ``time_major``).
+            initial_carry: one entry per layer (``None`` for resting state or for a
+                stateless layer), e.g. the carries returned by a previous call.
+            return_carry: also return the final carries.
+
+        Returns:
+            The last layer's outputs, or ``(carries, outputs)`` where ``carries`` holds
+            one entry per layer (``None`` for stateless ones).
+        """
+        n = len(self.layers)
+        if initial_carry is None:
+            initial_carry = (None,) * n
+        if len(initial_carry) != n:
             raise ValueError(
-                f"TimeDistributed: inputs must have batch and time axes [B, T, ...], got "
-                f"shape {x.shape}."
+                f"Sequential: initial_carry needs one entry per layer ({n}), got "
+                f"{len(initial_carry)}."
             )
-        lead = x.shape[:2]
-        y = self.layer(x.reshape((lead[0] * lead[1], *x.shape[2:])))
-        return jax.tree.map(lambda a: a.reshape((*lead, *a.shape[1:])), y)
+        x, carries = inputs, []
+        for layer, carry in zip(self.layers, initial_carry, strict=True):
+            if _is_sequence_layer(layer):
+                scan: Any = layer
+                carry, x = scan(
+                    x, initial_carry=carry, return_carry=True, time_major=self.time_major
+                )
+            elif isinstance(layer, Sequential):
+                carry, x = layer(x, initial_carry=carry, return_carry=True)
+            elif isinstance(layer, TimeDistributed):
+                x = layer(x)
+            else:
+                x = _fold_time(layer, x)
+            carries.append(carry)
+        return (tuple(carries), x) if return_carry else x
+
+
+def _is_sequence_layer(layer: Any) -> bool:
+    """A module with the call surface of ``nn.RNN`` (jaxspike layers, ``nn.RNN`` itself)."""
+    return (
+        isinstance(layer, nn.Module)
+        and not isinstance(layer, Sequential)
+        and hasattr(layer, "time_major")
+        and hasattr(layer, "return_carry")
+    )

@@ -42,6 +42,7 @@ class SpikingCell(nnx.RNNCellBase):
 
     num_features: int
     dtype: Any
+    _num_feature_axes: int = 1
 
     def step_fn(self) -> StepFn:
         """A pure ``step(carry, x) -> (carry, y)`` with the parameters bound."""
@@ -59,8 +60,13 @@ class SpikingCell(nnx.RNNCellBase):
 
     @property
     def num_feature_axes(self) -> int:
-        """One feature axis (the last); leading axes are batch or spatial."""
-        return 1
+        """Trailing axes that are neurons (set by the constructor; default 1).
+
+        :class:`flax.nnx.RNN` puts time just before them: ``(B, T, F)`` needs 1 and
+        ``(B, T, H, W, C)`` needs 3. The step itself works on any shape ending in
+        ``num_features``.
+        """
+        return self._num_feature_axes
 
 
 class NeuronCell(SpikingCell):
@@ -80,6 +86,9 @@ class NeuronCell(SpikingCell):
             :class:`Fixed`.
         per_neuron: ``True`` gives every learnable parameter one value per neuron; a
             sequence of names chooses them one by one (learnable or not).
+        num_feature_axes: trailing axes of the input that are neurons, for
+            :class:`flax.nnx.RNN`: ``1`` for ``(B, T, F)``, ``3`` for ``(B, T, H, W, C)``
+            after a convolution. jaxspike's own :class:`RNN` does not need it.
         dtype: computation dtype (``None``: the input's). The state follows it.
         param_dtype: dtype of the stored parameters.
         rngs: needed only for initializers.
@@ -94,6 +103,7 @@ class NeuronCell(SpikingCell):
         *,
         learn: Sequence[str] | str = (),
         per_neuron: bool | Sequence[str] = False,
+        num_feature_axes: int = 1,
         dtype: Any = None,
         param_dtype: Any = jnp.float32,
         rngs: nnx.Rngs | None = None,
@@ -101,7 +111,12 @@ class NeuronCell(SpikingCell):
         owner = type(self).__name__
         if not isinstance(num_features, int) or num_features < 1:
             raise ValueError(f"{owner}: num_features must be an int >= 1, got {num_features!r}.")
+        if not isinstance(num_feature_axes, int) or num_feature_axes < 1:
+            raise ValueError(
+                f"{owner}: num_feature_axes must be an int >= 1, got {num_feature_axes!r}."
+            )
         self.num_features = num_features
+        self._num_feature_axes = num_feature_axes
         self.model = model
         self.dtype = dtype
         self.param_dtype = param_dtype

@@ -126,3 +126,70 @@ class Sequential(nnx.Module):
                 x = layer(x)
             carries.append(carry)
         return (tuple(carries), x) if return_carry else x
+
+
+class NeuronState(nnx.Variable):
+    """Neuron state kept between calls by :class:`Streaming` (not trained, not random).
+
+    Select it with ``nnx.state(model, NeuronState)``; leave it out of an optimizer with
+    ``wrt=nnx.Param`` (the default filter of :class:`flax.nnx.Optimizer` users).
+    """
+
+
+class Streaming(nnx.Module):
+    """Online inference: run a sequence model chunk by chunk, keeping its carry.
+
+    The carry of ``model`` (every neuron layer's state, e.g. membranes and synaptic
+    currents) lives in :class:`NeuronState` variables between calls, so feeding a
+    sequence in pieces (down to one step, ``[B, 1, ...]``) gives the same outputs as one
+    call on the whole sequence. :meth:`reset` puts every neuron at rest. Inside
+    :func:`flax.nnx.jit` the state is updated in place like any NNX variable.
+
+    Args:
+        model: a module with ``model(x, initial_carry=..., return_carry=True)``:
+            :class:`Sequential`, :class:`RNN` or a neuron layer (:class:`LIF`, ...).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from flax import nnx
+        >>> from jaxspike.nnx import LIF
+        >>> online = Streaming(LIF(2, decay=0.5))
+        >>> online.reset(batch_size=1, features=(2,))
+        >>> [online(jnp.full((1, 1, 2), 0.75))[0, 0, 0].tolist() for _ in range(4)]
+        [0.0, 1.0, 0.0, 1.0]
+        >>> [v.shape for v in jax.tree.leaves(nnx.state(online, NeuronState))]
+        [(1, 2), (1, 2)]
+    """
+
+    def __init__(self, model: nnx.Module):
+        self.model = model
+        self.state = nnx.List([])
+        self.treedef: Any = None
+
+    def reset(self, *, batch_size: int, features: tuple[int, ...], dtype: Any = jnp.float32):
+        """Put every neuron at rest for inputs of shape ``[batch_size, T, *features]``.
+
+        The resting carry is what ``model`` returns for a sequence of zero steps, so its
+        structure and shapes are those of any later chunk.
+        """
+        empty = jnp.zeros((batch_size, 0, *features), dtype)
+        carry, _ = self.model(empty, return_carry=True)
+        leaves, self.treedef = jax.tree.flatten(carry)
+        self.state = nnx.List([NeuronState(leaf) for leaf in leaves])
+
+    def carry(self) -> Any:
+        """The current carry of ``model`` (a pytree of arrays)."""
+        if self.treedef is None:
+            raise ValueError(
+                "Streaming: the state is not initialized; call "
+                "reset(batch_size=..., features=...) first."
+            )
+        return jax.tree.unflatten(self.treedef, [v[...] for v in self.state])
+
+    def __call__(self, inputs: jax.Array) -> Any:
+        """Run one chunk ``[B, T, ...]`` from the stored state and store the new state."""
+        carry, y = self.model(inputs, initial_carry=self.carry(), return_carry=True)
+        new = jax.tree.leaves(carry)
+        for var, leaf in zip(self.state, new, strict=True):
+            var[...] = leaf
+        return y

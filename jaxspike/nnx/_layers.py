@@ -62,6 +62,7 @@ class RecurrentCell(SpikingCell):
     ):
         self.cell = cell
         self.num_features = cell.num_features
+        self._num_feature_axes = cell.num_feature_axes
         self.dtype = cell.dtype
         self.self_connections = self_connections
         n = cell.num_features

@@ -37,6 +37,7 @@ class Spec(NamedTuple):
     init: Callable[..., Any]
     step: Callable[..., Any]
     constraints: tuple[tuple[str, str], ...]
+    init_fields: tuple[str, ...] = ()  # fields the resting state depends on
 
 
 SPECS: dict[str, Spec] = {
@@ -86,6 +87,7 @@ SPECS: dict[str, Spec] = {
         izhikevich_init,
         izhikevich_step,
         (("a", "positive"), ("b", "real"), ("c", "real"), ("d", "real"), ("v_th", "real")),
+        ("b", "c"),
     ),
 }
 
