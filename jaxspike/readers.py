@@ -5,7 +5,8 @@ Nothing is downloaded: point the readers at files you have.
 * :func:`read_shd` reads the Spiking Heidelberg Digits and Spiking Speech Commands
   (Cramer et al. 2022) HDF5 files: ``spikes/times`` (one variable-length array of spike
   times in seconds per sample), ``spikes/units`` (the matching channel, 0..699) and
-  ``labels``. It needs ``h5py`` (``pip install jaxspike[data]``).
+  ``labels``. It needs ``h5py`` (``pip install jaxspike[data]``). :func:`write_shd`
+  writes the same layout (synthetic data sets, tests, subsets of the real files).
 * :func:`read_nmnist_file` reads one N-MNIST (or N-Caltech101) ``.bin`` file (Orchard et
   al. 2015): 5 bytes per event, big-endian bit fields ``x`` (bits 39-32), ``y`` (31-24),
   polarity (bit 23, 1 = ON) and the timestamp in microseconds (bits 22-0).
@@ -175,6 +176,71 @@ def read_shd(
             f"of shape {labels.shape}."
         )
     return EventSamples(events, labels.astype(np.int32), (int(n_channels),))
+
+
+def write_shd(
+    path: str | os.PathLike[str],
+    times: Sequence[Any],
+    units: Sequence[Any],
+    labels: Any,
+    *,
+    speakers: Any = None,
+    time_dtype: Any = np.float32,
+) -> None:
+    """Write spike trains to an HDF5 file in the SHD/SSC layout that :func:`read_shd` reads.
+
+    The layout of Cramer et al. (2022): ``spikes/times`` and ``spikes/units`` hold one
+    variable-length array per sample (times in seconds, channels as ``uint16``),
+    ``labels`` the classes (``uint16``) and ``extra/speaker`` the speakers. Use it for
+    synthetic data sets, tests and subsets of the real files.
+
+    Args:
+        path: the ``.h5`` file to create (overwritten).
+        times: one 1-D array of spike times in seconds per sample.
+        units: one 1-D array of channels per sample, matching ``times``.
+        labels: one integer class per sample.
+        speakers: one integer per sample for ``extra/speaker`` (default zeros).
+        time_dtype: floating dtype of the stored times.
+
+    Raises:
+        ImportError: if h5py is missing.
+        ValueError: if the numbers of samples or the lengths of a sample's arrays differ.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "tiny.h5")
+        >>> write_shd(path, [[0.001, 0.5]], [[3, 699]], [7])
+        >>> data = read_shd(path)
+        >>> data.events[0]["t"].tolist(), data.events[0]["x"].tolist(), data.labels.tolist()
+        ([1000, 500000], [3, 699], [7])
+    """
+    fn = "write_shd"
+    h5py = _import_h5py(fn)
+    labels = np.asarray(labels)
+    n = len(labels)
+    if len(times) != n or len(units) != n:
+        raise ValueError(
+            f"{fn}: got {len(times)} spike-time arrays, {len(units)} unit arrays and {n} "
+            "labels; give one of each per sample."
+        )
+    speakers = np.zeros(n, np.uint16) if speakers is None else np.asarray(speakers)
+    if speakers.shape != (n,):
+        raise ValueError(f"{fn}: speakers must have shape ({n},), got {speakers.shape}.")
+    with h5py.File(path, "w") as f:
+        group = f.create_group("spikes")
+        t_set = group.create_dataset("times", (n,), dtype=h5py.vlen_dtype(np.dtype(time_dtype)))
+        u_set = group.create_dataset("units", (n,), dtype=h5py.vlen_dtype(np.dtype(np.uint16)))
+        for i, (ts, us) in enumerate(zip(times, units, strict=True)):
+            ts, us = np.asarray(ts, time_dtype), np.asarray(us)
+            if ts.ndim != 1 or ts.shape != us.shape:
+                raise ValueError(
+                    f"{fn}: sample {i}: times and units must be 1-D arrays of one length, "
+                    f"got shapes {ts.shape} and {us.shape}."
+                )
+            t_set[i] = ts
+            u_set[i] = us.astype(np.uint16)
+        f.create_dataset("labels", data=labels.astype(np.uint16))
+        f.create_group("extra").create_dataset("speaker", data=speakers.astype(np.uint16))
 
 
 def read_nmnist_file(

@@ -14,13 +14,15 @@ from jaxspike.readers import (
     read_nmnist,
     read_nmnist_file,
     read_shd,
+    write_shd,
 )
 
 h5py = pytest.importorskip("h5py")
 
 
-def write_shd(path, times, units, labels, *, time_dtype=np.float32):
-    """The SHD layout (Cramer et al. 2022): spikes/times, spikes/units (vlen), labels."""
+def write_raw_shd(path, times, units, labels, *, time_dtype=np.float32):
+    """The SHD layout (Cramer et al. 2022) written with h5py directly, unchecked (for
+    corrupt files that the public write_shd refuses to write)."""
     with h5py.File(path, "w") as f:
         spikes = f.create_group("spikes")
         t = spikes.create_dataset(
@@ -103,12 +105,12 @@ def test_shd_corrupt_files_name_the_path(tmp_path):
         read_shd(missing)
 
     mismatch = tmp_path / "mismatch.h5"
-    write_shd(mismatch, [[0.1, 0.2]], [[1]], [0])
+    write_raw_shd(mismatch, [[0.1, 0.2]], [[1]], [0])
     with pytest.raises(ValueError, match=r"mismatch\.h5, sample 0: spikes/times has shape"):
         read_shd(mismatch)
 
     counts = tmp_path / "counts.h5"
-    write_shd(counts, [[0.1]], [[1]], [0, 1])
+    write_raw_shd(counts, [[0.1]], [[1]], [0, 1])
     with pytest.raises(ValueError, match=r"counts\.h5 is inconsistent: 1 spike-time arrays"):
         read_shd(counts)
 
@@ -263,3 +265,23 @@ def test_spike_dataset_validation():
     ds = SpikeDataset.from_dense(np.zeros((2, 3, 1)), [0, 1])
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         next(ds.batches(None, 0))
+
+
+def test_write_shd_matches_raw_layout_and_validates(tmp_path):
+    rng = np.random.default_rng(5)
+    times_us, units, labels = shd_samples(rng, 4)
+    times = [t * 1e-6 for t in times_us]
+    write_shd(tmp_path / "public.h5", times, units, labels, speakers=[1, 2, 3, 4])
+    write_raw_shd(tmp_path / "raw.h5", times, units, labels)
+    ours, raw = read_shd(tmp_path / "public.h5"), read_shd(tmp_path / "raw.h5")
+    np.testing.assert_array_equal(ours.labels, raw.labels)
+    for a, b in zip(ours.events, raw.events, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with h5py.File(tmp_path / "public.h5", "r") as f:
+        np.testing.assert_array_equal(f["extra/speaker"][:], [1, 2, 3, 4])
+    with pytest.raises(ValueError, match="write_shd: got 1 spike-time arrays, 1 unit arrays and 2"):
+        write_shd(tmp_path / "bad.h5", [[0.1]], [[1]], [0, 1])
+    with pytest.raises(ValueError, match="write_shd: sample 0: times and units must be 1-D"):
+        write_shd(tmp_path / "bad.h5", [[0.1, 0.2]], [[1]], [0])
+    with pytest.raises(ValueError, match=r"write_shd: speakers must have shape \(1,\)"):
+        write_shd(tmp_path / "bad.h5", [[0.1]], [[1]], [0], speakers=[1, 2])
