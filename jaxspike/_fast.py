@@ -1,0 +1,265 @@
+r"""Fast paths: parallel-in-time linear recurrences, event-driven and bit-packed spike layers.
+
+Each function here computes exactly what a plain path computes (same outputs, same
+gradients up to float rounding) with less time or memory in some regime; the
+benchmarks in ``benchmarks/bench_workloads.py`` say which (``docs/benchmarks.md``).
+
+* :func:`linear_recurrence` / :func:`li_parallel`: the linear recurrence
+  :math:`h_t = a_t h_{t-1} + x_t` (leaky-integrator readouts, synaptic currents: any
+  dynamics *without* reset) as a :func:`jax.lax.associative_scan`, depth
+  :math:`O(\log T)` instead of :math:`T`.
+* :func:`spike_indices` / :func:`event_matmul`: a binary spike matrix times a weight
+  matrix as a sum of the weight rows of the active inputs (work proportional to the
+  number of spikes, not to the number of inputs).
+* :func:`packed_linear`: ``s @ w + b`` for binary ``s`` whose backward pass keeps ``s``
+  bit-packed (1 bit per spike instead of 32) until it is needed for ``dL/dw``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from jaxspike._li import LIParams, LIState
+from jaxspike._validate import broadcast_param
+
+
+def _combine(left: tuple[jax.Array, jax.Array], right: tuple[jax.Array, jax.Array]) -> Any:
+    # (a_l, b_l) then (a_r, b_r): h -> a_r (a_l h + b_l) + b_r
+    a_l, b_l = left
+    a_r, b_r = right
+    return a_l * a_r, a_r * b_l + b_r
+
+
+def linear_recurrence(a: Any, x: jax.Array, h0: Any = None) -> jax.Array:
+    r"""All states of :math:`h_t = a_t\, h_{t-1} + x_t` over axis 0, in parallel over time.
+
+    .. math:: h_t = a_t\, h_{t-1} + x_t, \qquad h_{-1} = h_0,
+       \qquad t = 0, \dots, T-1.
+
+    Computed with :func:`jax.lax.associative_scan` on the pairs :math:`(a_t, x_t)` and
+    the operator :math:`(a, b) \circ (a', b') = (a a', a' b + b')` (Blelloch 1990;
+    Martin & Cundy 2018). The result equals the sequential scan up to float rounding
+    (the products are summed in a different order).
+
+    Args:
+        a: decay per step: a scalar, an array broadcastable to one step ``x[0]`` (e.g.
+            per neuron), or a full ``[T, ...]`` array.
+        x: inputs, time on axis 0, shape ``[T, ...]``.
+        h0: initial state, broadcastable to ``x[0]`` (default 0).
+
+    Returns:
+        ``h`` of shape ``[T, ...]``.
+
+    Raises:
+        ValueError: when ``x`` has no time axis or ``a`` does not broadcast.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> linear_recurrence(0.5, jnp.asarray([1.0, 0.0, 2.0]), h0=4.0).tolist()
+        [3.0, 1.5, 2.75]
+
+    References:
+        G. E. Blelloch. Prefix sums and their applications. CMU-CS-90-190, 1990.
+        E. Martin, C. Cundy. Parallelizing linear recurrent neural nets over sequence
+        length. ICLR 2018.
+    """
+    fn = "linear_recurrence"
+    x = jnp.asarray(x)
+    if x.ndim < 1:
+        raise ValueError(f"{fn}: x needs a time axis at position 0, got a scalar.")
+    a = jnp.asarray(a, x.dtype)
+    try:
+        a = jnp.broadcast_to(a, x.shape)
+    except ValueError:
+        raise ValueError(
+            f"{fn}: a of shape {a.shape} does not broadcast to x of shape {x.shape}; give "
+            "a scalar, one value per neuron (shape of x[0]) or one per step (shape of x)."
+        ) from None
+    if h0 is not None:
+        h0 = jnp.asarray(h0, x.dtype)
+        try:
+            h0 = jnp.broadcast_to(h0, x.shape[1:])
+        except ValueError:
+            raise ValueError(
+                f"{fn}: h0 of shape {h0.shape} does not broadcast to one step of x, {x.shape[1:]}."
+            ) from None
+        x = x.at[0].add(a[0] * h0)
+    return lax.associative_scan(_combine, (a, x), axis=0)[1]
+
+
+def li_parallel(params: LIParams, state: LIState, xs: jax.Array) -> tuple[LIState, jax.Array]:
+    r"""A leaky integrator over a whole sequence, parallel in time.
+
+    Same result as ``unroll(functools.partial(li_step, params), state, xs)``:
+    :math:`v_t = \beta v_{t-1} + x_t` for :math:`t = 0, \dots, T-1`, via
+    :func:`linear_recurrence`.
+
+    Args:
+        params: :class:`~jaxspike.LIParams`.
+        state: :class:`~jaxspike.LIState` before the first step (shape of ``xs[0]``).
+        xs: inputs ``[T, ...]``.
+
+    Returns:
+        ``(final_state, vs)`` with ``vs`` of shape ``[T, ...]``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxspike import LIParams, li_init
+        >>> p = LIParams(decay=0.5)
+        >>> final, v = li_parallel(p, li_init(p, ()), jnp.asarray([2.0, 0.0, 1.0]))
+        >>> v.tolist(), float(final.v)
+        ([2.0, 1.0, 1.5], 1.5)
+    """
+    xs = jnp.asarray(xs)
+    if xs.ndim < 1 or xs.shape[1:] != jnp.shape(state.v):
+        raise ValueError(
+            f"li_parallel: xs must be [T, *state.v.shape] = [T, {jnp.shape(state.v)}], got "
+            f"shape {xs.shape}."
+        )
+    decay = broadcast_param("li_parallel", "decay", params.decay, state.v)
+    vs = linear_recurrence(decay, xs.astype(state.v.dtype), state.v)
+    return LIState(vs[-1]), vs
+
+
+# --------------------------------------------------------------------- event-driven
+
+
+def spike_indices(spikes: jax.Array, *, capacity: int) -> jax.Array:
+    """Indices of the active inputs of each row of a binary spike array.
+
+    Args:
+        spikes: ``[..., F]`` with values 0 or 1 (any dtype; nonzero counts as a spike).
+        capacity: number of index slots per row (static). Rows with more spikes keep
+            their first ``capacity`` ones (the rest are dropped: choose it above the
+            largest count you expect, e.g. ``F p + 6 sqrt(F p)`` at density ``p``).
+
+    Returns:
+        ``int32`` array ``[..., capacity]``: the active feature indices in increasing
+        order, padded with ``F`` (one past the last feature).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> spike_indices(jnp.asarray([[0, 1, 0, 1], [0, 0, 0, 0]]), capacity=3).tolist()
+        [[1, 3, 4], [4, 4, 4]]
+    """
+    fn = "spike_indices"
+    if not isinstance(capacity, int) or capacity < 1:
+        raise ValueError(f"{fn}: capacity must be an int >= 1, got {capacity!r}.")
+    spikes = jnp.asarray(spikes)
+    if spikes.ndim < 1:
+        raise ValueError(f"{fn}: spikes needs a feature axis, got a scalar.")
+    n = spikes.shape[-1]
+    keys = jnp.where(spikes != 0, jnp.arange(n, dtype=jnp.int32), jnp.int32(n))
+    if capacity >= n:
+        return jnp.sort(keys, axis=-1)
+    # top_k of the negated keys = the `capacity` smallest indices, already sorted
+    return -lax.top_k(-keys, capacity)[0]
+
+
+def event_matmul(indices: jax.Array, w: jax.Array) -> jax.Array:
+    r"""``spikes @ w`` from the spike indices: :math:`y_n = \sum_{k} w_{i_{nk}}`.
+
+    Sums the rows of ``w`` selected by ``indices`` (padding index ``F`` selects a zero
+    row), one index slot at a time, so the work is ``capacity`` row gathers per output
+    row instead of ``F`` multiply-adds. Differentiable in ``w`` (the transpose is a
+    scatter-add of the output cotangents into the selected rows).
+
+    Args:
+        indices: ``int32 [..., K]`` from :func:`spike_indices`.
+        w: weights ``[F, H]``.
+
+    Returns:
+        ``[..., H]``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> w = jnp.arange(8.0).reshape(4, 2)
+        >>> event_matmul(jnp.asarray([[1, 3, 4]]), w).tolist()
+        [[8.0, 10.0]]
+    """
+    w = jnp.asarray(w)
+    if w.ndim != 2:
+        raise ValueError(f"event_matmul: w must be [F, H], got shape {w.shape}.")
+    indices = jnp.asarray(indices)
+    lead = indices.shape[:-1]
+    flat = indices.reshape((-1, indices.shape[-1]))
+    padded = jnp.concatenate([w, jnp.zeros((1, w.shape[1]), w.dtype)])
+
+    def add_slot(acc: jax.Array, col: jax.Array) -> tuple[jax.Array, None]:
+        return acc + jnp.take(padded, col, axis=0), None
+
+    acc = jnp.zeros((flat.shape[0], w.shape[1]), w.dtype)
+    out, _ = lax.scan(add_slot, acc, flat.T)
+    return out.reshape((*lead, w.shape[1]))
+
+
+# --------------------------------------------------------------------- bit-packed residuals
+
+
+def _pack(s: jax.Array) -> jax.Array:
+    return jnp.packbits(s != 0, axis=-1)
+
+
+def _unpack(bits: jax.Array, n: int, dtype: Any) -> jax.Array:
+    return jnp.unpackbits(bits, axis=-1, count=n).astype(dtype)
+
+
+def _affine(s: jax.Array, w: jax.Array, b: jax.Array) -> jax.Array:
+    y = s @ w
+    return y + jnp.broadcast_to(b, y.shape)
+
+
+@jax.custom_vjp
+def _packed_linear(s: jax.Array, w: jax.Array, b: jax.Array) -> jax.Array:
+    return _affine(s, w, b)
+
+
+def _packed_linear_fwd(s: jax.Array, w: jax.Array, b: jax.Array) -> tuple[jax.Array, Any]:
+    return _affine(s, w, b), (_pack(s), w, jnp.zeros((0,), s.dtype))
+
+
+def _packed_linear_bwd(res: Any, g: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    bits, w, like = res
+    s = _unpack(bits, w.shape[0], like.dtype)
+    lead = tuple(range(g.ndim - 1))
+    dw = jnp.tensordot(s, g, axes=(lead, lead)).astype(w.dtype)
+    return (g @ w.T.astype(g.dtype)).astype(like.dtype), dw, jnp.sum(g, axis=lead)
+
+
+_packed_linear.defvjp(_packed_linear_fwd, _packed_linear_bwd)
+
+
+def packed_linear(s: jax.Array, w: jax.Array, b: Any = None) -> jax.Array:
+    """``s @ w + b`` for binary ``s``, keeping ``s`` bit-packed for the backward pass.
+
+    The forward value is the dense matmul. For ``dL/dw = s^T g`` the backward pass needs
+    ``s``: a plain matmul stores it in its own dtype (32 bits per spike in float32),
+    this stores ``packbits(s != 0)`` (1 bit). ``dL/ds = g w^T`` and ``dL/db`` are as usual.
+
+    Only for 0/1 inputs (spikes): any nonzero value counts as 1 in ``dL/dw``.
+
+    Args:
+        s: binary spikes ``[..., F]``.
+        w: weights ``[F, H]``.
+        b: bias ``[H]`` (default none).
+
+    Returns:
+        ``[..., H]``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> s, w = jnp.asarray([[1.0, 0.0, 1.0]]), jnp.ones((3, 2))
+        >>> jax.grad(lambda w: packed_linear(s, w).sum())(w)[:, 0].tolist()
+        [1.0, 0.0, 1.0]
+    """
+    s, w = jnp.asarray(s), jnp.asarray(w)
+    if w.ndim != 2 or s.ndim < 1 or s.shape[-1] != w.shape[0]:
+        raise ValueError(
+            f"packed_linear: need s [..., F] and w [F, H], got s {s.shape} and w {w.shape}."
+        )
+    b = jnp.zeros((w.shape[1],), w.dtype) if b is None else jnp.asarray(b)
+    return _packed_linear(s, w, b)

@@ -1,0 +1,238 @@
+"""NNX fast paths: one scan for a whole network, and spike-aware linear layers.
+
+:class:`Fused` runs every layer of a feed-forward stack inside *one* time scan (the
+stateless layers on one step ``[B, ...]`` at a time); :class:`~jaxspike.nnx.Sequential`
+runs each stateless layer once on the whole ``[B*T, ...]`` sequence and scans only the
+neuron recurrences. Both compute the same function; which is faster depends on sizes
+and backend (see ``docs/benchmarks.md``). :class:`Fused` also takes ``checkpoint`` to
+recompute chunks of steps in the backward pass, so memory grows sub-linearly in ``T``.
+
+:class:`SpikeLinear` is ``nnx.Linear`` (same ``kernel`` and ``bias``) for binary spike
+inputs, with a bit-packed backward residual, an event-driven forward pass, or a compute
+dtype (``bfloat16`` weights and spikes; the output is cast back for float32 membranes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from jaxspike._fast import event_matmul, packed_linear, spike_indices
+from jaxspike._scan import unroll as _unroll
+from jaxspike.nnx._compose import Sequential, TimeDistributed
+from jaxspike.nnx._layers import RNN
+
+_ZEROS = nnx.initializers.zeros_init()
+
+
+class SpikeLinear(nnx.Module):
+    """A dense layer for spike inputs: ``y = s @ kernel + bias`` with spike-aware options.
+
+    Args:
+        in_features: input size ``F``.
+        out_features: output size ``H``.
+        residual: ``"dense"`` stores the input for the backward pass as a plain matmul
+            does; ``"packed"`` stores it as bits (:func:`jaxspike.packed_linear`; only
+            for 0/1 inputs).
+        event_capacity: if set, the forward pass sums the kernel rows of at most this
+            many active inputs per row (:func:`jaxspike.event_matmul`); inputs with more
+            spikes in a row lose the extra ones.
+        compute_dtype: dtype of the matmul (e.g. ``jnp.bfloat16``: spikes are exact in
+            it); the output is cast back to the input's dtype.
+        use_bias: add a bias.
+        kernel_init: initializer of the ``(F, H)`` kernel (``nnx.Linear``'s default).
+        bias_init: initializer of the bias.
+        param_dtype: dtype of the stored parameters.
+        rngs: random keys.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from flax import nnx
+        >>> layer = SpikeLinear(4, 2, residual="packed", rngs=nnx.Rngs(0))
+        >>> layer(jnp.ones((3, 4))).shape
+        (3, 2)
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        residual: Literal["dense", "packed"] = "dense",
+        event_capacity: int | None = None,
+        compute_dtype: Any = None,
+        use_bias: bool = True,
+        kernel_init: Any = nnx.nn.linear.default_kernel_init,
+        bias_init: Any = _ZEROS,
+        param_dtype: Any = jnp.float32,
+        rngs: nnx.Rngs,
+    ):
+        if residual not in ("dense", "packed"):
+            raise ValueError(
+                f"SpikeLinear: residual must be 'dense' or 'packed', got {residual!r}."
+            )
+        if event_capacity is not None and (
+            not isinstance(event_capacity, int) or event_capacity < 1
+        ):
+            raise ValueError(
+                f"SpikeLinear: event_capacity must be None or an int >= 1, got {event_capacity!r}."
+            )
+        self.in_features = in_features
+        self.out_features = out_features
+        self.residual = residual
+        self.event_capacity = event_capacity
+        self.compute_dtype = compute_dtype
+        key = rngs.params()
+        self.kernel = nnx.Param(kernel_init(key, (in_features, out_features), param_dtype))
+        self.bias = (
+            nnx.Param(bias_init(rngs.params(), (out_features,), param_dtype)) if use_bias else None
+        )
+
+    def __call__(self, inputs: jax.Array) -> jax.Array:
+        """``inputs[..., F] -> outputs[..., H]``."""
+        x = jnp.asarray(inputs)
+        if x.ndim < 1 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"SpikeLinear: inputs must end in {self.in_features} features, got shape {x.shape}."
+            )
+        out_dtype = x.dtype
+        dtype = self.compute_dtype or jnp.result_type(x.dtype, self.kernel[...].dtype)
+        w = self.kernel[...].astype(dtype)
+        b = None if self.bias is None else self.bias[...].astype(dtype)
+        x = x.astype(dtype)
+        if self.event_capacity is not None:
+            y = event_matmul(spike_indices(x, capacity=self.event_capacity), w)
+            y = y if b is None else y + jnp.broadcast_to(b, y.shape)
+        elif self.residual == "packed":
+            y = packed_linear(x, w, b)
+        else:
+            y = x @ w
+            y = y if b is None else y + jnp.broadcast_to(b, y.shape)
+        return y.astype(out_dtype)
+
+
+class Fused(nnx.Module):
+    """A feed-forward spiking network in one time scan: every layer runs at every step.
+
+    Takes the same layers as :class:`~jaxspike.nnx.Sequential` (neuron layers, stateless
+    layers acting on one step ``[B, ...]``) and computes the same outputs, but keeps
+    only one ``[B, ...]`` activation per layer alive inside the scan instead of whole
+    ``[T, B, ...]`` sequences between layers.
+
+    Args:
+        *layers: the layers, first to last (``TimeDistributed`` wrappers are unwrapped).
+        time_major: inputs and outputs ``[T, B, ...]`` instead of ``[B, T, ...]``.
+        checkpoint: recomputation in the backward pass (see :func:`jaxspike.unroll`):
+            ``True`` per step, an int ``k`` per chunk of ``k`` steps (``k ~ sqrt(T)``
+            keeps memory ~ ``sqrt(T)``).
+        unroll: steps unrolled per scan iteration.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from flax import nnx
+        >>> from jaxspike.nnx import LIF
+        >>> model = Fused(nnx.Linear(3, 4, rngs=nnx.Rngs(0)), LIF(4), checkpoint=2)
+        >>> model(jnp.ones((2, 5, 3))).shape
+        (2, 5, 4)
+    """
+
+    def __init__(
+        self,
+        *layers: Callable[..., Any],
+        time_major: bool = False,
+        checkpoint: bool | int = False,
+        unroll: int | bool = 1,
+    ):
+        plain = []
+        for layer in layers:
+            if isinstance(layer, TimeDistributed):
+                layer = layer.layer
+            if isinstance(layer, Sequential):
+                raise TypeError(
+                    "Fused: a nested Sequential cannot run step by step; pass its layers "
+                    "to Fused directly."
+                )
+            plain.append(layer)
+        self.layers = nnx.List(plain)
+        self.time_major = time_major
+        self.checkpoint = checkpoint
+        self.unroll = unroll
+
+    def __call__(
+        self,
+        inputs: jax.Array,
+        *,
+        initial_carry: tuple[Any, ...] | None = None,
+        return_carry: bool = False,
+    ) -> Any:
+        """Run the network over the sequence.
+
+        Args:
+            inputs: ``[B, T, ...]`` (``[T, B, ...]`` with ``time_major``).
+            initial_carry: one entry per layer (``None``: resting / stateless).
+            return_carry: also return the final carries.
+
+        Returns:
+            The last layer's outputs, or ``(carries, outputs)``.
+        """
+        x = jnp.asarray(inputs)
+        if x.ndim < 3:
+            raise ValueError(
+                f"Fused: inputs must be a sequence with batch and time axes and features, "
+                f"got shape {x.shape}."
+            )
+        xs = x if self.time_major else jnp.swapaxes(x, 0, 1)
+        n = len(self.layers)
+        if initial_carry is None:
+            initial_carry = (None,) * n
+        if len(initial_carry) != n:
+            raise ValueError(
+                f"Fused: initial_carry needs one entry per layer ({n}), got {len(initial_carry)}."
+            )
+        fns: list[Callable[..., Any]] = []
+        carries: list[Any] = []
+        shape = jax.ShapeDtypeStruct(xs.shape[1:], xs.dtype)
+        for layer, carry in zip(self.layers, initial_carry, strict=True):
+            if isinstance(layer, RNN):
+                cell = layer.cell
+                shape = jax.ShapeDtypeStruct(shape.shape, cell.dtype or shape.dtype)
+                if carry is None:
+                    carry = cell.initialize_carry(shape.shape)
+                    carry = jax.tree.map(lambda a, d=shape.dtype: a.astype(d), carry)
+                fns.append(_cell_fn(cell))
+            else:
+                shape = jax.eval_shape(layer, shape)
+                fns.append(layer)
+            carries.append(carry)
+        stateful = [isinstance(layer, RNN) for layer in self.layers]
+
+        def step(state: tuple[Any, ...], x_t: jax.Array) -> tuple[tuple[Any, ...], jax.Array]:
+            new = []
+            for f, is_rnn, c in zip(fns, stateful, state, strict=True):
+                if is_rnn:
+                    c, x_t = f(c, x_t)
+                else:
+                    x_t = f(x_t)
+                new.append(c)
+            return tuple(new), x_t
+
+        final, ys = _unroll(
+            step, tuple(carries), xs, unroll=self.unroll, checkpoint=self.checkpoint
+        )
+        if not self.time_major:
+            ys = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), ys)
+        return (final, ys) if return_carry else ys
+
+
+def _cell_fn(cell: Any) -> Callable[[Any, jax.Array], tuple[Any, jax.Array]]:
+    inner = cell.step_fn()
+    dtype = cell.dtype
+
+    def f(carry: Any, x: jax.Array) -> tuple[Any, jax.Array]:
+        return inner(carry, x if dtype is None else x.astype(dtype))
+
+    return f

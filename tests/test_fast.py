@@ -1,0 +1,224 @@
+"""Fast paths give the same outputs and gradients as the plain paths they replace."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+import jaxspike as js
+from jaxspike._fast import (
+    event_matmul,
+    li_parallel,
+    linear_recurrence,
+    packed_linear,
+    spike_indices,
+)
+from jaxspike.nnx import LI, LIF, Sequential
+from jaxspike.nnx._fast import Fused, SpikeLinear
+
+RTOL, ATOL = 1e-5, 1e-5
+
+
+def numpy_recurrence(a, x, h0):
+    """h_t = a_t h_{t-1} + x_t, written out as the equation says."""
+    a = np.broadcast_to(a, x.shape)
+    h, out = np.broadcast_to(h0, x.shape[1:]).astype(np.float64), []
+    for t in range(x.shape[0]):
+        h = a[t] * h + x[t]
+        out.append(h)
+    return np.stack(out)
+
+
+def spikes(key, shape, p=0.3):
+    return jax.random.bernoulli(key, p, shape).astype(jnp.float32)
+
+
+# ------------------------------------------------------------------ associative scan
+
+
+@pytest.mark.parametrize("a_shape", [(), (5,), (7, 3, 5)])
+def test_linear_recurrence_matches_numpy(a_shape):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(7, 3, 5)).astype(np.float32)
+    a = rng.uniform(0.2, 1.0, size=a_shape).astype(np.float32)
+    h0 = rng.normal(size=(3, 5)).astype(np.float32)
+    got = linear_recurrence(a, x, h0)
+    np.testing.assert_allclose(got, numpy_recurrence(a, x, h0), rtol=RTOL, atol=ATOL)
+
+
+def test_li_parallel_equals_sequential_values_and_gradients():
+    xs = jax.random.normal(jax.random.key(0), (64, 4, 6))
+    v0 = jax.random.normal(jax.random.key(1), (4, 6))
+    decay = jnp.linspace(0.5, 0.95, 6)
+
+    def seq(decay, xs, v0):
+        p = js.LIParams(decay=decay)
+        final, v = js.unroll(functools.partial(js.li_step, p), js.LIState(v0), xs)
+        return jnp.sum(v * jnp.cos(jnp.arange(64.0))[:, None, None]) + jnp.sum(final.v**2)
+
+    def par(decay, xs, v0):
+        final, v = li_parallel(js.LIParams(decay=decay), js.LIState(v0), xs)
+        return jnp.sum(v * jnp.cos(jnp.arange(64.0))[:, None, None]) + jnp.sum(final.v**2)
+
+    np.testing.assert_allclose(par(decay, xs, v0), seq(decay, xs, v0), rtol=1e-5)
+    g_seq = jax.grad(seq, argnums=(0, 1, 2))(decay, xs, v0)
+    g_par = jax.grad(par, argnums=(0, 1, 2))(decay, xs, v0)
+    for a, b in zip(g_par, g_seq, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_linear_recurrence_errors():
+    with pytest.raises(ValueError, match="linear_recurrence: a of shape"):
+        linear_recurrence(jnp.ones(4), jnp.ones((3, 5)))
+    with pytest.raises(ValueError, match="li_parallel: xs must be"):
+        li_parallel(js.LIParams(), js.LIState(jnp.zeros(3)), jnp.ones((4, 2)))
+
+
+# ------------------------------------------------------------------ event-driven
+
+
+def test_spike_indices_match_numpy_nonzero():
+    s = np.asarray(spikes(jax.random.key(2), (6, 20)))
+    idx = np.asarray(spike_indices(jnp.asarray(s), capacity=12))
+    for row, got in zip(s, idx, strict=True):
+        nz = np.flatnonzero(row)[:12]
+        want = np.concatenate([nz, np.full(12 - len(nz), 20)])
+        np.testing.assert_array_equal(got, want)
+
+
+def test_event_matmul_equals_dense_values_and_gradient():
+    s = spikes(jax.random.key(3), (2, 5, 30), p=0.1)
+    w = jax.random.normal(jax.random.key(4), (30, 8))
+    idx = spike_indices(s, capacity=30)
+    np.testing.assert_allclose(event_matmul(idx, w), s @ w, rtol=RTOL, atol=ATOL)
+    cot = jax.random.normal(jax.random.key(5), (2, 5, 8))
+    g_ev = jax.grad(lambda w: jnp.sum(event_matmul(idx, w) * cot))(w)
+    g_dense = jax.grad(lambda w: jnp.sum((s @ w) * cot))(w)
+    np.testing.assert_allclose(g_ev, g_dense, rtol=RTOL, atol=ATOL)
+
+
+def test_spike_indices_errors():
+    with pytest.raises(ValueError, match="capacity must be an int"):
+        spike_indices(jnp.ones((2, 3)), capacity=0)
+
+
+# ------------------------------------------------------------------ bit-packed residuals
+
+
+def test_packed_linear_equals_dense_values_and_gradients():
+    s = spikes(jax.random.key(6), (4, 3, 13))  # 13: not a multiple of 8
+    w = jax.random.normal(jax.random.key(7), (13, 5))
+    b = jax.random.normal(jax.random.key(8), (5,))
+    cot = jax.random.normal(jax.random.key(9), (4, 3, 5))
+
+    def loss(f, s, w, b):
+        return jnp.sum(f(s, w, b) * cot)
+
+    dense = lambda s, w, b: s @ w + jnp.broadcast_to(b, (4, 3, 5))
+    np.testing.assert_allclose(packed_linear(s, w, b), dense(s, w, b), rtol=RTOL, atol=ATOL)
+    g1 = jax.grad(functools.partial(loss, packed_linear), argnums=(0, 1, 2))(s, w, b)
+    g2 = jax.grad(functools.partial(loss, dense), argnums=(0, 1, 2))(s, w, b)
+    for a, c in zip(g1, g2, strict=True):
+        np.testing.assert_allclose(a, c, rtol=RTOL, atol=ATOL)
+
+
+def test_packed_linear_residual_is_one_bit_per_spike():
+    s, w = jnp.ones((16, 64)), jnp.ones((64, 4))
+    _, vjp = jax.vjp(lambda w: packed_linear(s, w), w)
+    sizes = [leaf.nbytes for leaf in jax.tree.leaves(vjp) if leaf.dtype == jnp.uint8]
+    assert sizes == [16 * 64 // 8]
+
+
+# ------------------------------------------------------------------ NNX layers
+
+
+def _net(fused: bool, *, packed=False, checkpoint=False, time_major=True):
+    rngs = nnx.Rngs(0)
+
+    def lin(a, b):
+        if packed:
+            return SpikeLinear(a, b, residual="packed", rngs=rngs)
+        return nnx.Linear(a, b, rngs=rngs)
+
+    w_scale = nnx.initializers.normal(1.0)
+    layers = [
+        nnx.Linear(12, 16, kernel_init=w_scale, rngs=rngs),
+        LIF(16),
+        lin(16, 6),
+        LIF(6),
+        lin(6, 3),
+        LI(3),
+    ]
+    if fused:
+        return Fused(*layers, time_major=time_major, checkpoint=checkpoint)
+    return Sequential(*layers, time_major=time_major)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"checkpoint": True}, {"checkpoint": 4}, {"packed": True, "checkpoint": 3}],
+    ids=["fused", "remat-step", "remat-chunk", "packed-remat"],
+)
+def test_fused_equals_sequential_outputs_and_gradients(options):
+    x = spikes(jax.random.key(10), (10, 2, 12), p=0.4)
+    plain, fast = _net(False), _net(True, **options)
+
+    def loss(model):
+        return jnp.sum(model(x) ** 2)
+
+    np.testing.assert_allclose(fast(x), plain(x), rtol=RTOL, atol=ATOL)
+    assert float(jnp.sum(plain.layers[1](plain.layers[0](x)))) > 0  # the hidden layer fires
+    g_plain = nnx.grad(loss)(plain)
+    g_fast = nnx.grad(loss)(fast)
+    for a, b in zip(jax.tree.leaves(g_fast), jax.tree.leaves(g_plain), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_fused_batch_major_and_carries():
+    x = spikes(jax.random.key(11), (2, 7, 12))
+    plain, fast = _net(False, time_major=False), _net(True, time_major=False)
+    _, y1 = plain(x[:, :4], return_carry=True)
+    c2, y2 = fast(x[:, :4], return_carry=True)
+    np.testing.assert_allclose(y2, y1, rtol=RTOL, atol=ATOL)
+    rest = fast(x[:, 4:], initial_carry=c2)
+    np.testing.assert_allclose(jnp.concatenate([y2, rest], 1), fast(x), rtol=RTOL, atol=ATOL)
+
+
+def test_fused_errors():
+    with pytest.raises(TypeError, match="nested Sequential"):
+        Fused(Sequential(LIF(2)))
+    with pytest.raises(ValueError, match="Fused: inputs must be"):
+        Fused(LIF(2))(jnp.ones((3, 2)))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"residual": "packed"}, {"event_capacity": 20}], ids=str)
+def test_spike_linear_equals_nnx_linear(kwargs):
+    x = spikes(jax.random.key(12), (3, 4, 20))
+    a = SpikeLinear(20, 7, **kwargs, rngs=nnx.Rngs(1))
+    b = nnx.Linear(20, 7, rngs=nnx.Rngs(1))
+    np.testing.assert_allclose(a(x), b(x), rtol=RTOL, atol=ATOL)
+    ga = nnx.grad(lambda m: jnp.sum(jnp.sin(m(x))))(a)
+    gb = nnx.grad(lambda m: jnp.sum(jnp.sin(m(x))))(b)
+    np.testing.assert_allclose(ga["kernel"][...], gb["kernel"][...], rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(ga["bias"][...], gb["bias"][...], rtol=RTOL, atol=ATOL)
+
+
+def test_spike_linear_bfloat16_compute():
+    x = spikes(jax.random.key(13), (5, 20))
+    a = SpikeLinear(20, 7, compute_dtype=jnp.bfloat16, rngs=nnx.Rngs(1))
+    y = a(x)
+    assert y.dtype == jnp.float32
+    want = x @ a.kernel[...].astype(jnp.bfloat16).astype(jnp.float32) + a.bias[...][None]
+    np.testing.assert_allclose(y, want, rtol=2e-2, atol=2e-2)
+
+
+def test_spike_linear_errors():
+    with pytest.raises(ValueError, match="residual must be"):
+        SpikeLinear(2, 3, residual="bits", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="must end in 2 features"):
+        SpikeLinear(2, 3, rngs=nnx.Rngs(0))(jnp.ones((4, 5)))
