@@ -1,3 +1,5 @@
+"""Test configuration for the whole repository: tests, doctests and the docs pages."""
+
 import jax
 import pytest
 

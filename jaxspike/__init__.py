@@ -23,6 +23,11 @@ from jaxspike._cuba_lif import CubaLIFParams as CubaLIFParams
 from jaxspike._cuba_lif import CubaLIFState as CubaLIFState
 from jaxspike._cuba_lif import cuba_lif_init as cuba_lif_init
 from jaxspike._cuba_lif import cuba_lif_step as cuba_lif_step
+from jaxspike._fast import event_matmul as event_matmul
+from jaxspike._fast import li_parallel as li_parallel
+from jaxspike._fast import linear_recurrence as linear_recurrence
+from jaxspike._fast import packed_linear as packed_linear
+from jaxspike._fast import spike_indices as spike_indices
 from jaxspike._if import IFParams as IFParams
 from jaxspike._if import IFState as IFState
 from jaxspike._if import if_init as if_init
@@ -113,6 +118,7 @@ __all__ = [
     "alif_init",
     "alif_step",
     "create_neuron",
+    "event_matmul",
     "ctlif_init",
     "ctlif_step",
     "cuba_lif_init",
@@ -124,10 +130,14 @@ __all__ = [
     "izhikevich_init",
     "izhikevich_step",
     "li_init",
+    "li_parallel",
     "li_step",
     "lif_init",
     "lif_step",
+    "linear_recurrence",
+    "packed_linear",
     "spike",
+    "spike_indices",
     "surrogate_class",
     "unroll",
     "unroll_batch_major",

@@ -43,5 +43,5 @@ def train_test_split(
             f"train_test_split: test_fraction must lie in (0, 1), got {test_fraction}."
         )
     order = np.random.default_rng(seed).permutation(n)
-    n_test = int(round(n * test_fraction))
+    n_test = round(n * test_fraction)
     return order[n_test:], order[:n_test]

@@ -1,15 +1,20 @@
-"""Flax Linen modules for jaxspike: the same cells and layers as :mod:`jaxspike.nnx`.
+"""Flax Linen modules for jaxspike: the same cells, layers and containers as :mod:`jaxspike.nnx`.
 
-Cells (``LIFCell``, ...) are :class:`flax.linen.RNNCellBase` and work inside
-:class:`flax.linen.RNN`; layers (``LIF``, ...) scan a sequence with
-:func:`jaxspike.unroll`. Every module only declares parameters and calls the core.
+Cells (``LIFCell``, ..., ``RecurrentCell``) are :class:`flax.linen.RNNCellBase` and work
+inside :class:`flax.linen.RNN`; layers (``LIF``, ..., ``RNN``) scan a sequence with
+:func:`jaxspike.unroll`; :class:`Sequential` threads the carries of a whole network.
+Every module only declares parameters and calls the core.
 """
 
+from jaxspike.linen._delays import Delay as Delay
+from jaxspike.linen._delays import DelayCell as DelayCell
+from jaxspike.linen._delays import DelayedDense as DelayedDense
 from jaxspike.linen._modules import ALIF as ALIF
 from jaxspike.linen._modules import CTLIF as CTLIF
 from jaxspike.linen._modules import IF as IF
 from jaxspike.linen._modules import LI as LI
 from jaxspike.linen._modules import LIF as LIF
+from jaxspike.linen._modules import RNN as RNN
 from jaxspike.linen._modules import ALIFCell as ALIFCell
 from jaxspike.linen._modules import CTLIFCell as CTLIFCell
 from jaxspike.linen._modules import CubaLIF as CubaLIF
@@ -20,14 +25,21 @@ from jaxspike.linen._modules import IzhikevichCell as IzhikevichCell
 from jaxspike.linen._modules import LICell as LICell
 from jaxspike.linen._modules import LIFCell as LIFCell
 from jaxspike.linen._modules import NeuronCell as NeuronCell
+from jaxspike.linen._modules import RecurrentCell as RecurrentCell
+from jaxspike.linen._modules import RecurrentState as RecurrentState
+from jaxspike.linen._modules import Sequential as Sequential
 from jaxspike.linen._modules import TimeDistributed as TimeDistributed
 
 __all__ = [
+    "Delay",
+    "DelayCell",
+    "DelayedDense",
     "ALIF",
     "CTLIF",
     "IF",
     "LI",
     "LIF",
+    "RNN",
     "ALIFCell",
     "CTLIFCell",
     "CubaLIF",
@@ -38,5 +50,8 @@ __all__ = [
     "LICell",
     "LIFCell",
     "NeuronCell",
+    "RecurrentCell",
+    "RecurrentState",
+    "Sequential",
     "TimeDistributed",
 ]

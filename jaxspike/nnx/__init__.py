@@ -2,8 +2,10 @@
 
 Cells (``LIFCell``, ...) follow Flax's RNN-cell contract and work inside
 :class:`flax.nnx.RNN`; layers (``LIF``, ...) scan a whole sequence with
-:func:`jaxspike.unroll` and copy ``nnx.RNN``'s call surface. Every module only declares
-parameters and calls the functional core.
+:func:`jaxspike.unroll` and copy ``nnx.RNN``'s call surface. :class:`Sequential` makes
+a network one module and :class:`Streaming` runs it online, keeping the neuron state in
+:class:`NeuronState` variables. Every module only declares parameters and calls the
+functional core.
 """
 
 from jaxspike.nnx._cells import ALIFCell as ALIFCell
@@ -16,8 +18,15 @@ from jaxspike.nnx._cells import LICell as LICell
 from jaxspike.nnx._cells import LIFCell as LIFCell
 from jaxspike.nnx._cells import NeuronCell as NeuronCell
 from jaxspike.nnx._cells import SpikingCell as SpikingCell
+from jaxspike.nnx._compose import NeuronState as NeuronState
 from jaxspike.nnx._compose import Sequential as Sequential
+from jaxspike.nnx._compose import Streaming as Streaming
 from jaxspike.nnx._compose import TimeDistributed as TimeDistributed
+from jaxspike.nnx._delays import Delay as Delay
+from jaxspike.nnx._delays import DelayCell as DelayCell
+from jaxspike.nnx._delays import DelayedLinear as DelayedLinear
+from jaxspike.nnx._fast import Fused as Fused
+from jaxspike.nnx._fast import SpikeLinear as SpikeLinear
 from jaxspike.nnx._layers import ALIF as ALIF
 from jaxspike.nnx._layers import CTLIF as CTLIF
 from jaxspike.nnx._layers import IF as IF
@@ -28,6 +37,9 @@ from jaxspike.nnx._layers import CubaLIF as CubaLIF
 from jaxspike.nnx._layers import Izhikevich as Izhikevich
 from jaxspike.nnx._layers import RecurrentCell as RecurrentCell
 from jaxspike.nnx._layers import RecurrentState as RecurrentState
+from jaxspike.nnx._parallel import data_mesh as data_mesh
+from jaxspike.nnx._parallel import replicate as replicate
+from jaxspike.nnx._parallel import shard_batch as shard_batch
 from jaxspike.nnx._progress import ProgressBar as ProgressBar
 from jaxspike.nnx._train import eval_step as eval_step
 from jaxspike.nnx._train import evaluate as evaluate
@@ -36,6 +48,14 @@ from jaxspike.nnx._train import save_checkpoint as save_checkpoint
 from jaxspike.nnx._train import train_step as train_step
 
 __all__ = [
+    "Delay",
+    "DelayCell",
+    "DelayedLinear",
+    "Fused",
+    "SpikeLinear",
+    "data_mesh",
+    "replicate",
+    "shard_batch",
     "ALIF",
     "CTLIF",
     "IF",
@@ -53,11 +73,13 @@ __all__ = [
     "LICell",
     "LIFCell",
     "NeuronCell",
+    "NeuronState",
     "ProgressBar",
     "RecurrentCell",
     "RecurrentState",
     "Sequential",
     "SpikingCell",
+    "Streaming",
     "TimeDistributed",
     "eval_step",
     "evaluate",
