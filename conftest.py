@@ -14,3 +14,7 @@ def x64():
         yield
     finally:
         jax.config.update("jax_enable_x64", False)
+
+
+# Sphinx's configuration is not a test module (it needs the docs extra to import).
+collect_ignore = ["docs/conf.py"]
