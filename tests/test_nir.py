@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from flax import linen as nn  # noqa: E402
 from flax import nnx  # noqa: E402
 
 import jaxspike.linen as jl  # noqa: E402
+from jaxspike.convert import Flatten, SumPool  # noqa: E402
 from jaxspike.nir import export_nir, import_nir, import_nir_fn  # noqa: E402
 from jaxspike.nnx import (  # noqa: E402
     CTLIF,
@@ -341,6 +343,155 @@ def test_linen_round_trip(tmp_path):
     nir.write(path, export_nir(model, dt=1.0, input_shape=(3,), variables=variables))
     back = import_nir(path, dt=1.0, convention="jaxspike")
     np.testing.assert_array_equal(np.asarray(model.apply(variables, xs)), np.asarray(back(xs)))
+
+
+# ----------------------------------------------------------------------------- conv export
+def _conv_net(pool, flat, *, padding=1, strides=1, groups=1, dilation=1, tail=True):
+    """Conv -> LIF -> pool -> flatten -> Linear -> LIF (-> Linear -> LI) on 8x8x2 images."""
+    rngs = nnx.Rngs(4)
+    conv = nnx.Conv(
+        2,
+        4,
+        (3, 3),
+        strides=strides,
+        padding=padding,
+        kernel_dilation=dilation,
+        feature_group_count=groups,
+        rngs=rngs,
+    )
+    xs = np.zeros((1, 1, 8, 8, 2), np.float32)
+    hw = conv(xs[0]).shape[1] // 2
+    layers = [conv, LIF(4, decay=0.8, reset="zero", v_th=0.5), pool, flat]
+    layers += [nnx.Linear(hw * hw * 4, 6, rngs=rngs), LIF(6, decay=0.9, reset="zero", v_th=0.3)]
+    if tail:
+        layers += [nnx.Linear(6, 3, rngs=rngs), LI(3, decay=0.8)]
+    return Sequential(*layers)
+
+
+def _conv_round_trip(model, tmp_path, *, hw=8):
+    path = tmp_path / "conv.nir"
+    graph = export_nir(model, dt=1e-3, input_shape=(hw, hw, 2))
+    nir.write(path, graph)
+    back = import_nir(path, dt=1e-3, convention="jaxspike")
+    xs = _x((2, 12, hw, hw, 2), 2.0)
+    # NIR convolutions are channels first: [B, T, H, W, C] -> [B, T, C, H, W]
+    return graph, np.asarray(model(xs)), np.asarray(back(xs.transpose(0, 1, 4, 2, 3)))
+
+
+AVG = functools.partial(nnx.avg_pool, window_shape=(2, 2), strides=(2, 2))
+
+
+@pytest.mark.parametrize(
+    ("pool", "flat", "conv"),
+    [
+        (AVG, Flatten(), {}),
+        (SumPool((2, 2)), lambda x: x.reshape(x.shape[0], -1), {}),
+        (AVG, Flatten(), {"padding": "SAME", "groups": 2}),
+        (AVG, Flatten(), {"padding": 2, "dilation": 2}),
+        (AVG, Flatten(), {"padding": ((1, 1), (1, 1)), "strides": 2}),
+    ],
+    ids=["avg", "sum-lambda", "same-groups", "dilation", "stride"],
+)
+def test_conv_net_round_trip(pool, flat, conv, tmp_path):
+    """Conv -> LIF -> pool -> Flatten -> Linear -> LIF -> Linear -> LI, and its spikes."""
+    model = _conv_net(pool, flat, **conv)
+    graph, a, b = _conv_round_trip(model, tmp_path)
+    kinds = [type(n).__name__ for n in graph.nodes.values()]
+    assert kinds[1:5] == [
+        "Conv2d",
+        "LIF",
+        (type(pool).__name__ == "SumPool" and "SumPool2d") or "AvgPool2d",
+        "Flatten",
+    ]
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)  # LI membrane
+    spikes = Sequential(*list(model.layers)[:6])  # up to the hidden LIF: spikes
+    _, a, b = _conv_round_trip(spikes, tmp_path)
+    np.testing.assert_array_equal(a, b)
+    assert 0 < a.mean() < 1
+
+
+def test_conv_export_layout_is_channels_first():
+    """HWIO kernel -> OIHW; Affine columns follow NIR's C-major flatten of (C, H, W)."""
+    model = _conv_net(AVG, Flatten(), tail=False)
+    g = export_nir(model, dt=1.0, input_shape=(8, 8, 2))
+    conv, lin = model.layers[0].layer, model.layers[4].layer
+    k = np.asarray(conv.kernel[...])  # (kh, kw, cin, cout)
+    w = g.nodes["0_conv"].weight
+    for o, i, y, x in itertools.product(range(4), range(2), range(3), range(3)):
+        assert w[o, i, y, x] == k[y, x, i, o]
+    assert tuple(g.nodes["input"].input_type["input"]) == (2, 8, 8)
+    kl, wl = np.asarray(lin.kernel[...]), g.nodes["4_affine"].weight
+    h = w_ = 4
+    for c, y, x in itertools.product(range(4), range(h), range(w_)):
+        # jaxspike flattens (y, x, c) row-major, NIR flattens (c, y, x)
+        np.testing.assert_array_equal(wl[:, c * h * w_ + y * w_ + x], kl[(y * w_ + x) * 4 + c])
+
+
+def test_conv_outputs_keep_jaxspike_order(tmp_path):
+    """A flattened output is permuted back; a map output comes out channels first."""
+    rngs = nnx.Rngs(5)
+    flat = Sequential(
+        nnx.Conv(2, 3, (3, 3), rngs=rngs), LIF(3, decay=0.8, reset="zero", v_th=0.4), Flatten()
+    )
+    _, a, b = _conv_round_trip(flat, tmp_path, hw=5)
+    np.testing.assert_array_equal(a, b)
+    assert 0 < a.mean() < 1
+    per_channel = LIF(3, decay=np.array([0.5, 0.7, 0.9]), reset="zero", v_th=0.4)
+    mixed = Sequential(
+        nnx.Conv(2, 3, (3, 3), rngs=rngs), per_channel, nnx.Linear(3, 2, rngs=rngs)
+    )  # a Linear on the channels of a map is exported as a 1x1 convolution
+    _, a, b = _conv_round_trip(mixed, tmp_path, hw=5)
+    np.testing.assert_allclose(a, b.transpose(0, 1, 3, 4, 2), rtol=1e-5, atol=1e-5)
+    first = Sequential(
+        nnx.Linear(2, 3, rngs=rngs),
+        LIF(3, decay=0.8, reset="zero", v_th=0.3),
+        nnx.Conv(3, 2, (3, 3), padding="VALID", rngs=rngs),
+        LIF(2, decay=0.8, reset="zero", v_th=0.3),
+    )  # a Linear on the input image, then a convolution: both channels first in NIR
+    graph, a, b = _conv_round_trip(first, tmp_path, hw=5)
+    assert type(graph.nodes["0_conv"]).__name__ == "Conv2d"
+    np.testing.assert_array_equal(a, b.transpose(0, 1, 3, 4, 2))
+    assert 0 < a.mean() < 1
+
+
+def test_linen_conv_round_trip(tmp_path):
+    import jax
+
+    model = nn.Sequential(
+        [
+            nn.Conv(4, (3, 3), padding="SAME"),
+            jl.LIF(4, decay=0.8, reset="zero", v_th=0.5),
+            functools.partial(nn.avg_pool, window_shape=(2, 2), strides=(2, 2)),
+            jl.TimeDistributed(Flatten()),
+            nn.Dense(5),
+            jl.LIF(5, decay=0.9, reset="zero", v_th=0.3),
+        ]
+    )
+    xs = _x((2, 10, 8, 8, 2), 2.0)
+    variables = model.init(jax.random.key(0), xs)
+    g = export_nir(model, dt=1.0, input_shape=(8, 8, 2), variables=variables)
+    back = import_nir(g, dt=1.0, convention="jaxspike")
+    a = np.asarray(model.apply(variables, xs))
+    np.testing.assert_array_equal(a, np.asarray(back(xs.transpose(0, 1, 4, 2, 3))))
+    assert 0 < a.mean() < 1
+
+
+@pytest.mark.parametrize(
+    ("layer", "match"),
+    [
+        (lambda x: x * 2.0, r"layers\[2\] \(function <lambda>\) is not supported"),
+        (lambda x: x.reshape(x.shape[0], 4, -1), "is not supported"),
+        (functools.partial(nnx.max_pool, window_shape=(2, 2)), "is not supported"),
+        (functools.partial(nnx.avg_pool, window_shape=(3, 3), padding="SAME"), "asymmetric"),
+    ],
+    ids=["lambda", "reshape", "max-pool", "asymmetric-pad"],
+)
+def test_export_refuses_unidentified_layers(layer, match):
+    model = Sequential(
+        nnx.Conv(2, 4, (3, 3), rngs=nnx.Rngs(0)), LIF(4, reset="zero"), layer, Flatten()
+    )
+    with pytest.raises(ValueError, match=match):
+        export_nir(model, dt=1.0, input_shape=(8, 8, 2))
 
 
 # ----------------------------------------------------------------------------- presets

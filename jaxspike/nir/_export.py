@@ -10,35 +10,93 @@ synaptic decay, ``IF`` writes :math:`R = 1/\Delta t`, and a decay of exactly 1 b
 ``IF`` / ``I``. What NIR cannot express (a constant leak, a membrane floor, refractory
 periods, adaptive thresholds, ``reset="none"``, a bias current) is refused with an error
 naming the layer; a subtractive reset is refused unless ``approximate=True``.
+
+Convolutions and pooling are channels first in NIR and channels last in jaxspike: an
+image input is written as ``(C, H, W)``, Flax kernels ``(kH, kW, Cin, Cout)`` as
+``(Cout, Cin, kH, kW)``, and the ``Affine`` after a ``Flatten`` gets its weight columns
+permuted from jaxspike's ``(H, W, C)`` order to NIR's ``(C, H, W)`` order, so that the
+graph computes the same function. Layers that cannot be identified (arbitrary lambdas)
+are refused, never dropped.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+import math
 from typing import Any
 
 import numpy as np
 
-from jaxspike.nir._graph import NEURON_TYPES, require_nir
+from jaxspike.nir._graph import NEURON_TYPES, positive_dt, require_nir
 
 
 class _Chain:
-    def __init__(self, nir: Any, input_shape: tuple[int, ...]):
+    """The graph being written, and where each jaxspike feature sits in the NIR tensor.
+
+    ``jshape`` is jaxspike's per-sample shape (channels last); ``index`` has the NIR
+    shape and holds, at each NIR position, the flat (C-order) index of the jaxspike
+    feature stored there. A channels-last map ``(H, W, C)`` is ``(C, H, W)`` in NIR, and
+    a flattened one keeps NIR's C-major order until the next ``Linear`` undoes it.
+    """
+
+    def __init__(self, nir: Any, input_shape: tuple[int, ...], channels_first: bool):
         self.nir = nir
-        self.nodes: dict[str, Any] = {"input": nir.Input(input_type=np.asarray(input_shape))}
+        self.nodes: dict[str, Any] = {}
         self.edges: list[tuple[str, str]] = []
         self.last = "input"
-        self.shape = tuple(input_shape)
+        self.jshape = tuple(input_shape)
+        self.index = _ident(self.jshape)
+        if channels_first and len(self.jshape) >= 2:
+            self.index = np.moveaxis(self.index, -1, 0)
+        self.nodes["input"] = nir.Input(input_type=np.asarray(self.index.shape))
 
-    def add(self, kind: str, node: Any, shape: tuple[int, ...]) -> None:
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The NIR per-sample shape of the last node."""
+        return tuple(self.index.shape)
+
+    def identity(self) -> bool:
+        """NIR holds the features in jaxspike's own layout."""
+        return self.shape == self.jshape and bool(
+            np.array_equal(self.index.reshape(-1), np.arange(self.index.size))
+        )
+
+    def channels_last(self) -> bool:
+        """A jaxspike channels-last map stored channels first (as NIR convolutions want)."""
+        return len(self.jshape) >= 2 and bool(
+            np.array_equal(self.index, np.moveaxis(_ident(self.jshape), -1, 0))
+        )
+
+    def to_nir(self, x: Any) -> np.ndarray:
+        """A per-feature jaxspike parameter (broadcast to ``jshape``) in the NIR layout."""
+        return np.broadcast_to(_np(x), self.jshape).reshape(-1)[self.index]
+
+    def add(
+        self, kind: str, node: Any, jshape: tuple[int, ...], *, channels_first: bool = False
+    ) -> None:
+        """Append ``node``; its output has jaxspike shape ``jshape``."""
         name = f"{len(self.nodes) - 1}_{kind}"
         self.nodes[name] = node
         self.edges.append((self.last, name))
-        self.last, self.shape = name, tuple(shape)
+        self.last, self.jshape = name, tuple(jshape)
+        self.index = _ident(self.jshape)
+        if channels_first:
+            self.index = np.moveaxis(self.index, -1, 0)
 
     def graph(self) -> Any:
+        """The finished graph; a permuted flat output is put back in jaxspike's order."""
+        if self.index.ndim == 1 and not self.identity():
+            perm = np.zeros((self.index.size, self.index.size))
+            perm[self.index, np.arange(self.index.size)] = 1.0
+            self.add("linear", self.nir.Linear(weight=perm), self.jshape)
         self.nodes["output"] = self.nir.Output(output_type=np.asarray(self.shape))
         self.edges.append((self.last, "output"))
         return self.nir.NIRGraph(nodes=self.nodes, edges=self.edges)
+
+
+def _ident(shape: tuple[int, ...]) -> np.ndarray:
+    return np.arange(math.prod(shape)).reshape(shape)
 
 
 def _np(x: Any) -> np.ndarray:
@@ -79,17 +137,13 @@ def _neuron(
     model: str,
     p: Any,
     options: dict[str, Any],
-    shape: tuple[int, ...],
+    full: Any,
     *,
     dt: float,
     method: str,
     approximate: bool,
 ) -> tuple[str, Any]:
-    """The NIR node of one jaxspike neuron layer."""
-
-    def full(x: Any) -> np.ndarray:
-        return np.broadcast_to(_np(x), shape).copy()
-
+    """The NIR node of one jaxspike neuron layer (``full`` lays a parameter out in NIR)."""
     if options.get("refractory", 0):
         raise _refuse(layer, "has a refractory period", "use refractory=0")
     rule = options.get("reset", "zero")
@@ -178,17 +232,255 @@ def _r(tau: np.ndarray, decay: np.ndarray, dt: float, method: str) -> np.ndarray
 
 
 def _linear(nir: Any, layer: str, kernel: Any, bias: Any, chain: _Chain) -> None:
-    w = _np(kernel).T
-    if not chain.shape or chain.shape[-1] != w.shape[1]:
+    """``y = x @ kernel + bias`` on the last jaxspike axis."""
+    k = _np(kernel)
+    if not chain.jshape or chain.jshape[-1] != k.shape[0]:
         raise ValueError(
-            f"export_nir: layer {layer} expects {w.shape[1]} input features, but the "
-            f"previous layer gives shape {chain.shape}."
+            f"export_nir: layer {layer} expects {k.shape[0]} input features, but the "
+            f"previous layer gives shape {chain.jshape} (channels last)."
         )
-    shape = (*chain.shape[:-1], w.shape[0])
-    if bias is None:
-        chain.add("linear", nir.Linear(weight=w), shape)
+    b = np.zeros(k.shape[1]) if bias is None else _np(bias)
+    jshape = (*chain.jshape[:-1], k.shape[1])
+    if chain.identity() or chain.index.ndim == 1:
+        # NIR feature j is jaxspike feature index[j]: permute the weight's input columns
+        w = k[chain.index].T if chain.index.ndim == 1 else k.T
+        if bias is None:
+            chain.add("linear", nir.Linear(weight=w), jshape)
+        else:
+            chain.add("affine", nir.Affine(weight=w, bias=b), jshape)
+    elif chain.channels_last() and len(chain.jshape) in (2, 3):
+        # a Linear on the channels of a map is a 1x1 convolution
+        nd = len(chain.jshape) - 1
+        w = k.T.reshape((k.shape[1], k.shape[0]) + (1,) * nd)
+        cls = nir.Conv1d if nd == 1 else nir.Conv2d
+        node = cls(
+            input_shape=chain.jshape[0] if nd == 1 else chain.jshape[:2],
+            weight=w,
+            stride=1 if nd == 1 else (1, 1),
+            padding=0 if nd == 1 else (0, 0),
+            dilation=1 if nd == 1 else (1, 1),
+            groups=1,
+            bias=b,
+        )
+        chain.add("conv", node, jshape, channels_first=True)
+    else:  # a rank-4+ channels-last map: NIR has no 3-d convolution
+        raise _refuse(layer, f"acts on a tensor of shape {chain.jshape}", "flatten it first")
+
+
+def _ints(value: Any, nd: int, default: int = 1) -> tuple[int, ...]:
+    if value is None:
+        return (default,) * nd
+    if isinstance(value, int):
+        return (value,) * nd
+    out = tuple(int(v) for v in value)
+    return out * nd if len(out) == 1 else out
+
+
+def _pads(
+    layer: str,
+    padding: Any,
+    spatial: tuple[int, ...],
+    window: tuple[int, ...],
+    strides: tuple[int, ...],
+) -> tuple[int, ...]:
+    """Flax padding (``"SAME"``, ``"VALID"``, int, pairs) as NIR's symmetric pads."""
+    from jax import lax
+
+    nd = len(spatial)
+    if isinstance(padding, str):
+        if padding.upper() not in ("SAME", "VALID"):
+            raise _refuse(layer, f"uses padding={padding!r}", "use 'SAME', 'VALID' or ints")
+        pairs = lax.padtype_to_pads(spatial, window, strides, padding.upper())
+    elif isinstance(padding, int):
+        pairs = [(padding, padding)] * nd
     else:
-        chain.add("affine", nir.Affine(weight=w, bias=_np(bias)), shape)
+        items = list(padding)
+        pairs = [(p, p) if isinstance(p, int) else tuple(p) for p in items]
+        if len(pairs) == 1:
+            pairs = pairs * nd
+    pairs = [(int(lo), int(hi)) for lo, hi in pairs]
+    if any(lo != hi for lo, hi in pairs):
+        raise _refuse(
+            layer,
+            f"pads asymmetrically {pairs} (input {spatial}, window {window}, strides {strides})",
+            "NIR pads both sides equally: use explicit symmetric padding or an input size "
+            "that makes 'SAME' symmetric",
+        )
+    return tuple(lo for lo, _ in pairs)
+
+
+def _out(spatial: tuple[int, ...], window: tuple[int, ...], strides: Any, pads: Any) -> tuple:
+    return tuple(
+        (n + 2 * p - k) // s + 1 for n, k, s, p in zip(spatial, window, strides, pads, strict=True)
+    )
+
+
+def _conv(nir: Any, layer: str, module: Any, kernel: Any, bias: Any, chain: _Chain) -> None:
+    """A Flax ``Conv`` (kernel ``(*k, Cin/g, Cout)``, channels last) as NIR Conv1d/Conv2d."""
+    k = _np(kernel)
+    mask = getattr(module, "mask", None)
+    if mask is not None:
+        k = k * _np(mask)
+    nd = k.ndim - 2
+    if nd not in (1, 2):
+        raise _refuse(layer, f"is a {nd}-d convolution", "NIR has Conv1d and Conv2d only")
+    groups = int(module.feature_group_count)
+    cin, cout = k.shape[-2] * groups, k.shape[-1]
+    if len(chain.jshape) != nd + 1 or chain.jshape[-1] != cin:
+        raise ValueError(
+            f"export_nir: layer {layer} expects a channels-last input (*spatial x{nd}, "
+            f"C={cin}), but the previous layer gives shape {chain.jshape}."
+        )
+    if not chain.channels_last():  # pragma: no cover - the pre-scan prevents it
+        raise _refuse(layer, "receives a flattened tensor", "convolve before flattening")
+    if any(d != 1 for d in _ints(module.input_dilation, nd)):
+        raise _refuse(layer, "has input_dilation != 1", "NIR convolutions have none")
+    strides = _ints(module.strides, nd)
+    dil = _ints(module.kernel_dilation, nd)
+    spatial = chain.jshape[:nd]
+    eff = tuple(d * (n - 1) + 1 for d, n in zip(dil, k.shape[:nd], strict=True))
+    pads = _pads(layer, module.padding, spatial, eff, strides)
+    w = np.transpose(k, (nd + 1, nd, *range(nd)))  # HWIO -> OIHW
+    if groups > 1:
+        # nir's type inference reads Cin from the weight alone, so a grouped file would be
+        # rejected on reading: write the equivalent dense, block-diagonal weight
+        dense = np.zeros((cout, cin, *w.shape[2:]))
+        co, ci = cout // groups, cin // groups
+        for g in range(groups):
+            dense[g * co : (g + 1) * co, g * ci : (g + 1) * ci] = w[g * co : (g + 1) * co]
+        w, groups = dense, 1
+    b = np.zeros(cout) if bias is None else _np(bias)
+    one = nd == 1
+    node = (nir.Conv1d if one else nir.Conv2d)(
+        input_shape=spatial[0] if one else spatial,
+        weight=w,
+        stride=strides[0] if one else strides,
+        padding=pads[0] if one else pads,
+        dilation=dil[0] if one else dil,
+        groups=groups,
+        bias=b,
+    )
+    chain.add("conv", node, (*_out(spatial, eff, strides, pads), cout), channels_first=True)
+
+
+def _pool_spec(layer: Any) -> tuple[str, tuple[int, ...], Any, Any, bool] | None:
+    """``(kind, window, strides, padding, count_include_pad)`` of a recognised pooling."""
+    from flax import linen as nn
+
+    from jaxspike.convert import SumPool
+
+    if isinstance(layer, SumPool):
+        window = tuple(layer.window_shape)
+        return "SumPool2d", window, layer.strides or window, layer.padding, True
+    if isinstance(layer, functools.partial) and layer.func is nn.avg_pool and not layer.args:
+        try:
+            bound = inspect.signature(nn.avg_pool).bind(None, **layer.keywords)
+        except TypeError:
+            return None
+        bound.apply_defaults()
+        a = bound.arguments
+        window = tuple(a["window_shape"])
+        return "AvgPool2d", window, a["strides"] or window, a["padding"], a["count_include_pad"]
+    return None
+
+
+def _pool(nir: Any, layer: str, spec: tuple, chain: _Chain) -> None:
+    kind, window, strides, padding, count_pad = spec
+    if len(window) != 2 or len(chain.jshape) != 3:
+        raise _refuse(
+            layer,
+            f"pools {len(window)}-d windows over a sample of shape {chain.jshape}",
+            "NIR has only 2-d pooling of (H, W, C) maps",
+        )
+    if not chain.channels_last():  # pragma: no cover - the pre-scan prevents it
+        raise _refuse(layer, "receives a flattened tensor", "pool before flattening")
+    strides = _ints(strides, 2)
+    pads = _pads(layer, padding, chain.jshape[:2], window, strides)
+    if kind == "AvgPool2d" and any(pads) and not count_pad:
+        raise _refuse(layer, "averages without counting the padding", "use count_include_pad")
+    node = getattr(nir, kind)(
+        kernel_size=np.asarray(window), stride=np.asarray(strides), padding=np.asarray(pads)
+    )
+    out = (*_out(chain.jshape[:2], window, strides, pads), chain.jshape[2])
+    chain.add(kind.lower()[:-2], node, out, channels_first=True)
+
+
+def _is_flatten(layer: Any, jshape: tuple[int, ...], lead: int) -> bool:
+    """True for :class:`jaxspike.convert.Flatten` or a function that flattens each sample.
+
+    A function is probed once on ``arange`` (with ``lead`` leading batch axes): it is a
+    flatten exactly when it returns the same numbers, in the same order, as one axis.
+    """
+    import jax.numpy as jnp
+
+    from jaxspike.convert import Flatten
+
+    if isinstance(layer, Flatten):
+        return lead == 1
+    if not callable(layer) or len(jshape) < 2:
+        return False
+    size = math.prod(jshape)
+    lead_shape = (6,) if lead == 1 else (2, 3)
+    probe = jnp.arange(6 * size, dtype=jnp.int32).reshape(lead_shape + jshape)
+    try:
+        out = jnp.asarray(layer(probe))
+    except Exception:  # any failure means "not a flatten"
+        return False
+    return out.shape == (*lead_shape, size) and bool(jnp.array_equal(out.ravel(), probe.ravel()))
+
+
+def _flatten(nir: Any, chain: _Chain) -> None:
+    if len(chain.jshape) <= 1:
+        return
+    node = nir.Flatten(input_type={"input": np.asarray(chain.shape)}, start_dim=0, end_dim=-1)
+    index = chain.index.reshape(-1)
+    chain.add("flatten", node, (math.prod(chain.jshape),))
+    chain.index = index
+
+
+def _neuron_layer(
+    nir: Any, label: str, model: str, p: Any, options: dict[str, Any], chain: _Chain, **kw: Any
+) -> None:
+    kind, node = _neuron(nir, label, model, p, options, chain.to_nir, **kw)
+    index, jshape = chain.index, chain.jshape
+    chain.add(kind, node, jshape)
+    chain.index = index  # elementwise: the layout is unchanged
+
+
+def _kind(layer: Any) -> str:
+    """``"conv"``, ``"pool"``, ``"flat"`` (Flatten) or ``"other"`` (layout pre-scan)."""
+    from flax import linen as nn
+    from flax import nnx
+
+    if isinstance(layer, (nnx.Conv, nn.Conv)):
+        return "conv"
+    if _pool_spec(layer) is not None:
+        return "pool"
+    from jaxspike.convert import Flatten
+
+    return "flat" if isinstance(layer, Flatten) else "other"
+
+
+def _channels_first(layers: list[Any]) -> bool:
+    """Whether the input is an image: a convolution or pooling comes before any Flatten."""
+    for layer in layers:
+        kind = _kind(layer)
+        if kind in ("conv", "pool"):
+            return True
+        if kind == "flat":
+            return False
+    return False
+
+
+def _unsupported(label: str, flax_kind: str) -> ValueError:
+    return ValueError(
+        f"export_nir: layer {label} is not supported; supported layers are {flax_kind}, "
+        "jaxspike neuron layers and cells (IF, LIF, CTLIF, CubaLIF, LI), RecurrentCell around "
+        "them, average pooling written as functools.partial(nnx.avg_pool, window_shape=..., "
+        "strides=...), jaxspike.convert.SumPool, and jaxspike.convert.Flatten() (or a "
+        "function that only flattens each sample). A lambda or other function that does "
+        "anything else cannot be identified: rewrite it as one of these."
+    )
 
 
 def _nnx_layers(model: Any) -> list[tuple[str, Any]]:
@@ -208,47 +500,44 @@ def _nnx_layers(model: Any) -> list[tuple[str, Any]]:
     return [("", model)]
 
 
+def _describe(layer: Any) -> str:
+    if isinstance(layer, functools.partial):
+        return f"functools.partial({_describe(layer.func)})"
+    name = getattr(layer, "__name__", None)
+    return f"function {name}" if name and not hasattr(layer, "__self__") else type(layer).__name__
+
+
 def _export_nnx(
-    nir: Any, model: Any, chain: _Chain, *, dt: float, method: str, approximate: bool
-) -> None:
+    nir: Any, model: Any, input_shape: tuple[int, ...], *, dt: float, method: str, approximate: bool
+) -> _Chain:
     from flax import nnx
 
     from jaxspike.nnx import NeuronCell, RecurrentCell
 
-    for where, layer in _nnx_layers(model):
-        label = f"{where or 'model'} ({type(layer).__name__})"
+    layers = _nnx_layers(model)
+    chain = _Chain(nir, input_shape, _channels_first([layer for _, layer in layers]))
+    kw = {"dt": dt, "method": method, "approximate": approximate}
+    for where, layer in layers:
+        label = f"{where or 'model'} ({_describe(layer)})"
         if isinstance(layer, nnx.Linear):
             bias = None if layer.bias is None else layer.bias[...]
             _linear(nir, label, layer.kernel[...], bias, chain)
+        elif isinstance(layer, nnx.Conv):
+            bias = None if layer.bias is None else layer.bias[...]
+            _conv(nir, label, layer, layer.kernel[...], bias, chain)
         elif isinstance(layer, NeuronCell):
-            kind, node = _neuron(
-                nir,
-                label,
-                layer.model,
-                layer.neuron_params(),
-                dict(layer.options),
-                chain.shape,
-                dt=dt,
-                method=method,
-                approximate=approximate,
-            )
-            chain.add(kind, node, chain.shape)
+            p, opts = layer.neuron_params(), dict(layer.options)
+            _neuron_layer(nir, label, layer.model, p, opts, chain, **kw)
         elif isinstance(layer, RecurrentCell) and isinstance(layer.cell, NeuronCell):
             cell = layer.cell
-            kind, node = _neuron(
-                nir,
-                label,
-                cell.model,
-                cell.neuron_params(),
-                dict(cell.options),
-                chain.shape,
-                dt=dt,
-                method=method,
-                approximate=approximate,
-            )
+            p, opts = cell.neuron_params(), dict(cell.options)
+            kind, node = _neuron(nir, label, cell.model, p, opts, chain.to_nir, **kw)
             w = _np(layer.kernel[...])
             if not layer.self_connections:
                 w = w * (1.0 - np.eye(w.shape[0]))
+            if chain.index.ndim != 1:
+                raise _refuse(label, f"receives shape {chain.jshape}", "flatten its input first")
+            w = w[np.ix_(chain.index, chain.index)]
             n = chain.shape
             sub = nir.NIRGraph(
                 nodes={
@@ -259,25 +548,28 @@ def _export_nnx(
                 },
                 edges=[("input", kind), (kind, "w_rec"), ("w_rec", kind), (kind, "output")],
             )
-            chain.add("rnn", sub, n)
+            index = chain.index
+            chain.add("rnn", sub, chain.jshape)
+            chain.index = index
+        elif (spec := _pool_spec(layer)) is not None:
+            _pool(nir, label, spec, chain)
+        elif not isinstance(layer, nnx.Module) and _is_flatten(layer, chain.jshape, 1):
+            _flatten(nir, chain)
         else:
-            raise ValueError(
-                f"export_nir: layer {label} is not supported; supported layers are "
-                "nnx.Linear, jaxspike.nnx neuron cells and layers (IF, LIF, CTLIF, CubaLIF, "
-                "LI), RecurrentCell around them, TimeDistributed and Sequential."
-            )
+            raise _unsupported(label, "nnx.Linear, nnx.Conv")
+    return chain
 
 
 def _export_linen(
     nir: Any,
     model: Any,
     variables: Any,
-    chain: _Chain,
+    input_shape: tuple[int, ...],
     *,
     dt: float,
     method: str,
     approximate: bool,
-) -> None:
+) -> _Chain:
     from flax import linen as nn
 
     from jaxspike.linen import NeuronCell, TimeDistributed
@@ -285,13 +577,19 @@ def _export_linen(
 
     params = variables.get("params", {}) if variables is not None else {}
     layers = list(model.layers) if isinstance(model, nn.Sequential) else [model]
+    bare = [layer.layer if isinstance(layer, TimeDistributed) else layer for layer in layers]
+    chain = _Chain(nir, input_shape, _channels_first(bare))
+    kw = {"dt": dt, "method": method, "approximate": approximate}
     for i, layer in enumerate(layers):
         p = params.get(f"layers_{i}", {}) if isinstance(model, nn.Sequential) else params
-        label = f"layers[{i}] ({type(layer).__name__})"
+        lead = 2
         if isinstance(layer, TimeDistributed):
-            layer, p = layer.layer, p.get("layer", {})
+            layer, p, lead = layer.layer, p.get("layer", {}), 1
+        label = f"layers[{i}] ({_describe(layer)})"
         if isinstance(layer, nn.Dense):
             _linear(nir, label, p["kernel"], p.get("bias"), chain)
+        elif isinstance(layer, nn.Conv):
+            _conv(nir, label, layer, p["kernel"], p.get("bias"), chain)
         elif isinstance(layer, NeuronCell):
             slots, per = _specs.plan(label, layer.model, layer.learn, layer.per_neuron)
             stored = [
@@ -310,24 +608,14 @@ def _export_linen(
             ]
             fp = _specs.build_params(layer.model, slots, stored)
             options = {k: getattr(layer, k) for k in layer.option_names}
-            kind, node = _neuron(
-                nir,
-                label,
-                layer.model,
-                fp,
-                options,
-                chain.shape,
-                dt=dt,
-                method=method,
-                approximate=approximate,
-            )
-            chain.add(kind, node, chain.shape)
+            _neuron_layer(nir, label, layer.model, fp, options, chain, **kw)
+        elif (spec := _pool_spec(layer)) is not None:
+            _pool(nir, label, spec, chain)
+        elif not isinstance(layer, nn.Module) and _is_flatten(layer, chain.jshape, lead):
+            _flatten(nir, chain)
         else:
-            raise ValueError(
-                f"export_nir: layer {label} is not supported; supported Linen layers are "
-                "nn.Dense, jaxspike.linen neuron layers and cells, TimeDistributed, in an "
-                "nn.Sequential."
-            )
+            raise _unsupported(label, "nn.Dense, nn.Conv (in an nn.Sequential)")
+    return chain
 
 
 def _export_imported(nir: Any, module: Any, *, dt: float, approximate: bool) -> Any:
@@ -470,12 +758,17 @@ def export_nir(
 
     Args:
         model: a :class:`jaxspike.nnx.Sequential` (or one layer or cell) of supported
-            layers, a ``flax.linen.Sequential`` of ``nn.Dense`` and
-            :mod:`jaxspike.linen` neurons (with ``variables``), or a model returned by
-            :func:`jaxspike.nir.import_nir` (convention ``"nir"`` or ``"jaxspike"``).
+            layers (``nnx.Linear``, ``nnx.Conv``, average pooling as
+            ``functools.partial(nnx.avg_pool, ...)``, :class:`jaxspike.convert.SumPool`,
+            :class:`jaxspike.convert.Flatten`, jaxspike neurons), a
+            ``flax.linen.Sequential`` of the Linen equivalents (with ``variables``), or a
+            model returned by :func:`jaxspike.nir.import_nir` (convention ``"nir"`` or
+            ``"jaxspike"``). See ``docs/guides/nir.md`` for the table.
         dt: the time step the file is written for (the importer must use the same).
-        input_shape: per-sample input shape (no batch, no time), e.g. ``(784,)``.
-            Not needed for an imported model.
+        input_shape: per-sample input shape (no batch, no time), channels last as
+            jaxspike runs it, e.g. ``(784,)`` or ``(28, 28, 1)`` (written as
+            ``(1, 28, 28)`` when a convolution or pooling reads it). Not needed for an
+            imported model.
         method: ``"euler"`` or ``"exact"``: the discretization the importer will use.
         variables: Linen variables (``{"params": ...}``).
         approximate: write a subtractive reset as NIR's reset-to-``v_reset`` (recorded
@@ -495,18 +788,17 @@ def export_nir(
         (0.002, 2.0)
     """
     nir = require_nir("export_nir")
-    if isinstance(dt, bool) or not np.isscalar(dt) or not float(dt) > 0:
-        raise ValueError(f"export_nir: dt must be a number > 0, got {dt!r}.")
+    dt = positive_dt("export_nir", dt)
     if method not in ("euler", "exact"):
         raise ValueError(f"export_nir: method must be 'euler' or 'exact', got {method!r}.")
-    dt = float(dt)
     if hasattr(model, "apply_fn") and hasattr(model, "program"):
         return _export_imported(nir, model, dt=dt, approximate=approximate)
     if input_shape is None:
         raise ValueError("export_nir: input_shape is required, e.g. input_shape=(784,).")
-    chain = _Chain(nir, tuple(int(n) for n in input_shape))
-    if type(model).__module__.startswith("flax.linen") or ("linen" in type(model).__module__):
-        _export_linen(nir, model, variables, chain, dt=dt, method=method, approximate=approximate)
+    shape = tuple(int(n) for n in input_shape)
+    kw = {"dt": dt, "method": method, "approximate": approximate}
+    if "linen" in type(model).__module__:
+        chain = _export_linen(nir, model, variables, shape, **kw)
     else:
-        _export_nnx(nir, model, chain, dt=dt, method=method, approximate=approximate)
+        chain = _export_nnx(nir, model, shape, **kw)
     return chain.graph()

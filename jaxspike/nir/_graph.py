@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -360,6 +361,13 @@ def build_program(
         convention=convention,
     )
     return program, {n: nodes[n] for n in order}, shapes
+
+
+def positive_dt(fn: str, dt: Any) -> float:
+    """``dt`` as a float, or a ValueError when it is not a real number > 0."""
+    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not float(dt) > 0:
+        raise ValueError(f"{fn}: dt must be a number > 0, got {dt!r}.")
+    return float(dt)
 
 
 def require_nir(fn: str) -> Any:

@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import jax.numpy as jnp
-import numpy as np
 
 from jaxspike._surrogates import FastSigmoid, Surrogate, get_surrogate
 from jaxspike._validate import check_choice
 from jaxspike.nir import _run
 from jaxspike.nir._conventions import CONVENTIONS, Convention
-from jaxspike.nir._graph import NEURON_TYPES, Program, build_program, graph_from, require_nir
+from jaxspike.nir._graph import (
+    NEURON_TYPES,
+    Program,
+    build_program,
+    graph_from,
+    positive_dt,
+    require_nir,
+)
 
 Method = Literal["euler", "exact"]
 
@@ -25,7 +31,8 @@ def _legacy_file(source: Any) -> bool:
 
     try:
         with h5py.File(source, "r") as f:
-            version = f["version"][()]
+            stored: Any = f["version"]
+            version = stored[()]
     except (OSError, KeyError, TypeError):
         return False
     version = version.decode() if isinstance(version, bytes) else str(version)
@@ -53,21 +60,20 @@ def prepare(
             f"mean nothing without one. The {convention!r} convention usually assumes "
             f"dt = {conv.typical_dt} (snntorch 1e-4, norse 1e-3, sinabs 1, spyx 1)."
         )
-    if isinstance(dt, bool) or not np.isscalar(dt) or not float(dt) > 0:
-        raise ValueError(f"{fn}: dt must be a number > 0, got {dt!r}.")
-    method = conv.method if method is None else method
-    check_choice(fn, "method", method, ("euler", "exact"))
+    step = positive_dt(fn, dt)
+    meth: str = conv.method if method is None else method
+    check_choice(fn, "method", meth, ("euler", "exact"))
     if reset is not None:
         check_choice(fn, "reset", reset, ("zero", "subtract", "subtract_undecayed"))
     check_choice(fn, "legacy_reset", legacy_reset, ("zero", "subtract"))
     legacy = _legacy_file(source)
     graph = graph_from(source)
-    program, nodes, _ = build_program(graph, dt=float(dt), method=method, convention=conv)
+    program, nodes, _ = build_program(graph, dt=step, method=meth, convention=conv)
     params: dict[str, Any] = {}
     rules: dict[str, str] = {}
     for op in program.ops:
         node = nodes[op.name]
-        p = _run.node_params(op, node, conv, float(dt), method, legacy_reset)
+        p = _run.node_params(op, node, conv, step, meth, legacy_reset)
         if p:
             params[op.name] = {k: jnp.asarray(v, param_dtype) for k, v in p.items()}
         if op.kind in NEURON_TYPES:
