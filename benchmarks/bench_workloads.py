@@ -24,9 +24,12 @@ Implementations (``--impls``):
 * ``reference_layerwise``: the same, with each Linear applied to the whole ``[T, B, ...]``
   sequence outside the scan (the placement :class:`jaxspike.nnx.Sequential` uses).
 * ``jaxspike``: the idiomatic NNX model, ``jaxspike.nnx.Sequential(nnx.Linear, LIF,
-  nnx.Linear, LIF)``, ``nnx.jit`` forward and :func:`jaxspike.nnx.train_step`.
-* ``jaxspike_fused``: :class:`jaxspike.nnx.Fused` with the same layers: every layer inside
-  one scan (the other placement).
+  nnx.Linear, LIF)`` with its default ``placement="auto"``, ``nnx.jit`` forward and
+  :func:`jaxspike.nnx.train_step`.
+* ``jaxspike_layerwise``: the same with ``placement="layerwise"``: each Linear on the
+  whole sequence outside the scan, one scan per neuron layer.
+* ``jaxspike_fused``: the same with ``placement="fused"`` (:class:`jaxspike.nnx.Fused`):
+  every layer inside one scan.
 * ``jaxspike_packed``: ``Fused`` with :class:`jaxspike.nnx.SpikeLinear` layers that keep
   bit-packed spike residuals for the backward pass (train workloads only).
 * ``jaxspike_remat``: ``Fused(..., checkpoint=k)``, chunks of k ~ sqrt(T) steps (k divides
@@ -193,6 +196,8 @@ def sqrt_chunk(n_steps: int) -> int:
 def build_jaxspike(d: dict[str, np.ndarray], variant: str) -> nnx.Module:
     if variant == "jaxspike":
         return jsnnx.Sequential(*nnx_layers(d), time_major=True)
+    if variant == "jaxspike_layerwise":
+        return jsnnx.Sequential(*nnx_layers(d), time_major=True, placement="layerwise")
     from jaxspike.nnx._fast import Fused
 
     if variant == "jaxspike_fused":
@@ -399,6 +404,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "jax": jax.__version__,
         "jaxspike": jaxspike.__version__,
+        "auto_placement_large": jsnnx.Sequential(jsnnx.LIF(1)).resolve_placement(),
         "spyx": spyx_version,
     }
 
@@ -409,7 +415,8 @@ def main() -> None:
     parser.add_argument(
         "--impls",
         default=(
-            "reference,reference_layerwise,jaxspike,jaxspike_fused,jaxspike_packed,"
+            "reference,reference_layerwise,jaxspike,jaxspike_layerwise,jaxspike_fused,"
+            "jaxspike_packed,"
             "jaxspike_remat,jaxspike_lowmem,spyx"
         ),
     )

@@ -2,6 +2,7 @@
 
     python examples/digits.py            # full run: >= 97% test accuracy, < 60 s on 2 CPU cores
     python examples/digits.py --smoke    # a few seconds, for the tests
+    python examples/digits.py --precision bf16   # bfloat16 matmuls, float32 membranes
 
 Pipeline: pixel intensities -> Bernoulli rate code (``jaxspike.encoding.rate``) ->
 Linear -> LIF -> Linear -> leaky-integrator readout -> time-averaged membrane
@@ -33,13 +34,20 @@ from jaxspike.losses import cross_entropy
 from jaxspike.readout import membrane_integral
 
 
-def build_model(hidden: int, *, rngs: nnx.Rngs) -> jsnn.Sequential:
-    """64 inputs -> `hidden` LIF neurons -> 10 leaky integrators (one per class)."""
+def build_model(hidden: int, *, rngs: nnx.Rngs, precision: str = "fp32") -> jsnn.Sequential:
+    """64 inputs -> `hidden` LIF neurons -> 10 leaky integrators (one per class).
+
+    ``precision="bf16"``: the Linear layers multiply bfloat16 spikes by bfloat16 copies
+    of their float32 weights; the neurons cast the currents back and keep float32
+    membranes (mixed precision; the optimizer updates the float32 weights).
+    """
+    low = {"dtype": jnp.bfloat16} if precision == "bf16" else {}
+    state = {"dtype": jnp.float32} if precision == "bf16" else {}
     return jsnn.Sequential(
-        nnx.Linear(64, hidden, rngs=rngs),
-        jsnn.LIF(hidden, decay=0.85, surrogate=js.FastSigmoid(slope=10.0)),
-        nnx.Linear(hidden, 10, rngs=rngs),
-        jsnn.LI(10, decay=0.9),
+        nnx.Linear(64, hidden, rngs=rngs, **low),
+        jsnn.LIF(hidden, decay=0.85, surrogate=js.FastSigmoid(slope=10.0), **state),
+        nnx.Linear(hidden, 10, rngs=rngs, **low),
+        jsnn.LI(10, decay=0.9, **state),
     )
 
 
@@ -87,6 +95,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--eval-samples", type=int, default=8, help="rate codings per test digit")
     parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default="fp32",
+        help="bf16: bfloat16 weights and spikes in the matmuls, float32 membranes",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny run for the tests")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -99,7 +113,7 @@ def main(argv=None) -> dict:
     train_idx, test_idx = train_test_split(len(x), test_fraction=0.2, seed=args.seed)
     x_train, y_train, x_test, y_test = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
 
-    model = build_model(args.hidden, rngs=nnx.Rngs(args.seed))
+    model = build_model(args.hidden, rngs=nnx.Rngs(args.seed), precision=args.precision)
     steps = args.epochs * -(-len(x_train) // args.batch_size)
     schedule = optax.cosine_decay_schedule(args.lr, steps)
     optimizer = nnx.Optimizer(

@@ -156,7 +156,7 @@ def _net(fused: bool, *, packed=False, checkpoint=False, time_major=True):
     ]
     if fused:
         return Fused(*layers, time_major=time_major, checkpoint=checkpoint)
-    return Sequential(*layers, time_major=time_major)
+    return Sequential(*layers, time_major=time_major, placement="layerwise")
 
 
 @pytest.mark.parametrize(
@@ -190,10 +190,84 @@ def test_fused_batch_major_and_carries():
 
 
 def test_fused_errors():
-    with pytest.raises(TypeError, match="nested Sequential"):
-        Fused(Sequential(LIF(2)))
     with pytest.raises(ValueError, match="Fused: inputs must be"):
         Fused(LIF(2))(jnp.ones((3, 2)))
+    with pytest.raises(ValueError, match="Sequential: placement must be one of"):
+        Sequential(LIF(2), placement="scan")
+    with pytest.raises(ValueError, match="Sequential: placement must be one of"):
+        Sequential(LIF(2))(jnp.ones((1, 3, 2)), placement="both")
+    # a dropout layer's random stream cannot advance inside the scan: clear error, and
+    # "auto" keeps such a network layerwise
+    drop = Sequential(nnx.Dropout(0.5, rngs=nnx.Rngs(0)), LIF(2))
+    with pytest.raises(TypeError, match=r"placement='fused'.*Dropout"):
+        drop(jnp.ones((1, 3, 2)), placement="fused")
+    assert drop.resolve_placement() == "layerwise"
+
+
+def _placements_net(placement, time_major=False):
+    rngs = nnx.Rngs(3)
+    inner = Sequential(nnx.Linear(16, 6, rngs=rngs), LIF(6, decay=0.8))
+    return Sequential(
+        nnx.Linear(12, 16, kernel_init=nnx.initializers.normal(1.0), rngs=rngs),
+        LIF(16),
+        inner,  # a nested Sequential becomes a nested step in the fused scan
+        lambda x: 2.0 * x,
+        nnx.Linear(6, 3, rngs=rngs),
+        LI(3),
+        time_major=time_major,
+        placement=placement,
+    )
+
+
+@pytest.mark.parametrize("time_major", [False, True], ids=["batch-major", "time-major"])
+def test_sequential_placements_equal_outputs_gradients_and_carries(time_major):
+    x = spikes(jax.random.key(12), (3, 9, 12), p=0.4)
+    x = jnp.swapaxes(x, 0, 1) if time_major else x
+    models = {p: _placements_net(p, time_major) for p in ("layerwise", "fused", "auto")}
+    cpu = jax.default_backend() == "cpu"
+    assert models["auto"].resolve_placement() == ("fused" if cpu else "layerwise")
+    # 9 steps x 16 neurons is below the work where fusing pays; 10 000 x 16 is above
+    assert models["auto"].resolve_placement(num_steps=9) == "layerwise"
+    assert models["auto"].resolve_placement(num_steps=10_000) == ("fused" if cpu else "layerwise")
+    assert models["auto"].resolve_placement("layerwise") == "layerwise"
+
+    def loss(model):
+        return jnp.sum(model(x) ** 2)
+
+    ref = models["layerwise"]
+    split = (slice(None), slice(0, 4)) if not time_major else (slice(0, 4),)
+    rest = (slice(None), slice(4, None)) if not time_major else (slice(4, None),)
+    c_ref, y_ref = ref(x[split], return_carry=True)
+    g_ref = nnx.grad(loss)(ref)
+    assert float(jnp.sum(jnp.abs(y_ref))) > 0
+    for name, model in models.items():
+        np.testing.assert_allclose(model(x), ref(x), rtol=RTOL, atol=ATOL, err_msg=name)
+        # the same for a call-time override on the layerwise model
+        np.testing.assert_allclose(ref(x, placement=name), ref(x), rtol=RTOL, atol=ATOL)
+        c, y = model(x[split], return_carry=True)
+        assert jax.tree.structure(c) == jax.tree.structure(c_ref), name
+        for a, b in zip(jax.tree.leaves(c), jax.tree.leaves(c_ref), strict=True):
+            np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL, err_msg=name)
+        # carries pass between placements: the second chunk continues the first
+        y2 = ref(x[rest], initial_carry=c)
+        axis = 0 if time_major else 1
+        np.testing.assert_allclose(
+            jnp.concatenate([y, y2], axis), ref(x), rtol=RTOL, atol=ATOL, err_msg=name
+        )
+        g = nnx.grad(loss)(model)
+        for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(g_ref), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_streaming_fused_equals_whole_sequence():
+    from jaxspike.nnx import Streaming
+
+    x = spikes(jax.random.key(13), (2, 6, 12), p=0.4)
+    whole = _placements_net("layerwise")(x)
+    online = Streaming(_placements_net("fused"))
+    online.reset(batch_size=2, features=(12,))
+    steps = [online(x[:, t : t + 1]) for t in range(6)]
+    np.testing.assert_allclose(jnp.concatenate(steps, 1), whole, rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"residual": "packed"}, {"event_capacity": 20}], ids=str)

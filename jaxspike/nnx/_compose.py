@@ -10,12 +10,13 @@ so a whole spiking network is one module with one call.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxspike._scan import unroll as _unroll
 from jaxspike.nnx._layers import RNN
 
 
@@ -54,18 +55,46 @@ class TimeDistributed(nnx.Module):
         return jax.tree.map(lambda a: a.reshape((*lead, *a.shape[1:])), y)
 
 
+Placement = Literal["auto", "layerwise", "fused"]
+_PLACEMENTS = ("auto", "layerwise", "fused")
+_FUSE_MIN_WORK = 100_000  # steps x widest neuron layer; below it the placements tie on CPU
+
+
 class Sequential(nnx.Module):
     """A spiking network as one module: layers applied in order to ``[B, T, ...]``.
 
     jaxspike layers (:class:`RNN` and the neuron layers, :class:`TimeDistributed`,
     nested :class:`Sequential`) are used as given; every other layer or function is
-    wrapped in :class:`TimeDistributed`. Each neuron layer scans the whole sequence
-    before the next layer runs, which is exact for feed-forward stacks and lets the
-    stateless layers run once on ``[B*T, ...]``.
+    wrapped in :class:`TimeDistributed`. Two placements compute the same function:
+
+    * ``"layerwise"``: each neuron layer scans the whole sequence before the next layer
+      runs, and each stateless layer runs once on ``[B*T, ...]`` outside the scans
+      (large matmuls; ``[T, B, ...]`` intermediates between layers).
+    * ``"fused"``: one :func:`jaxspike.unroll` over time runs every layer at every step
+      on ``[B, ...]`` (only one step's activations alive per layer; the backward pass
+      keeps the residuals of one scan).
+
+    ``"auto"`` (default) picks ``"fused"`` on CPU when the number of steps times the
+    widest neuron layer is at least 100 000, and ``"layerwise"`` otherwise and on other
+    backends (GPU, TPU: few large matmuls; not measured yet). On CPU (``docs/benchmarks.md``)
+    the two tie at T = 100, H = 256 (W1, W2), while at T = 1000 or H = 4096 the fused scan
+    stays within 1.0-1.1x a hand-written one-scan JAX reference and the layerwise one
+    takes 1.25-2.6x its time and 2.5x its memory. ``"auto"`` stays
+    layerwise when a stateless layer holds state other than ``nnx.Param`` (dropout
+    random streams, batch statistics), which cannot be updated inside the scan and whose
+    batch statistics would change meaning. Stateless layers must treat the samples of a
+    batch independently (as :class:`TimeDistributed` already assumes).
 
     Args:
         *layers: the layers, first to last.
-        time_major: passed to every neuron layer (``[T, B, ...]`` sequences).
+        time_major: inputs and outputs ``[T, B, ...]`` (passed to every neuron layer).
+        placement: ``"auto"``, ``"layerwise"`` or ``"fused"`` (see above).
+        unroll: steps unrolled per iteration of the fused scan.
+        checkpoint: recomputation in the backward pass of the fused scan (see
+            :func:`jaxspike.unroll`): ``True`` per step, an int ``k`` per chunk of ``k``
+            steps (``k`` dividing ``T``, ``k ~ sqrt(T)`` keeps memory ~ ``sqrt(T)``).
+            The layerwise placement uses each neuron layer's own ``unroll`` and
+            ``checkpoint`` instead.
 
     Example:
         >>> import functools, jax.numpy as jnp
@@ -76,16 +105,49 @@ class Sequential(nnx.Module):
         ...     nnx.Conv(1, 4, (3, 3), rngs=rngs), LIF(4),
         ...     functools.partial(nnx.avg_pool, window_shape=(2, 2), strides=(2, 2)),
         ...     lambda x: x.reshape(x.shape[0], -1), nnx.Linear(64, 10, rngs=rngs), LI(10))
-        >>> model(jnp.ones((2, 5, 8, 8, 1))).shape
+        >>> x = jnp.ones((2, 5, 8, 8, 1))
+        >>> model(x).shape
         (2, 5, 10)
+        >>> bool(jnp.allclose(model(x, placement="fused"), model(x, placement="layerwise")))
+        True
     """
 
-    def __init__(self, *layers: Callable[..., Any], time_major: bool = False):
+    def __init__(
+        self,
+        *layers: Callable[..., Any],
+        time_major: bool = False,
+        placement: Placement = "auto",
+        unroll: int | bool = 1,
+        checkpoint: bool | int = False,
+    ):
+        _check_placement(type(self).__name__, placement)
         own = (RNN, TimeDistributed, Sequential)
         self.layers = nnx.List(
             [layer if isinstance(layer, own) else TimeDistributed(layer) for layer in layers]
         )
         self.time_major = time_major
+        self.placement = placement
+        self.unroll = unroll
+        self.checkpoint = checkpoint
+
+    def resolve_placement(
+        self, placement: Placement | None = None, *, num_steps: int | None = None
+    ) -> str:
+        """The placement a call on ``num_steps`` steps uses: ``"layerwise"`` or ``"fused"``.
+
+        ``"auto"`` gives ``"fused"`` on CPU when ``num_steps`` times the widest neuron
+        layer is at least ``100_000`` (``num_steps=None``: assume it is), else
+        ``"layerwise"`` (see the class).
+        """
+        placement = self.placement if placement is None else placement
+        _check_placement(type(self).__name__, placement)
+        if placement != "auto":
+            return placement
+        if jax.default_backend() != "cpu" or _stateful_layers(self):
+            return "layerwise"
+        if num_steps is not None and num_steps * _width(self) < _FUSE_MIN_WORK:
+            return "layerwise"
+        return "fused"
 
     def __call__(
         self,
@@ -93,6 +155,7 @@ class Sequential(nnx.Module):
         *,
         initial_carry: tuple[Any, ...] | None = None,
         return_carry: bool = False,
+        placement: Placement | None = None,
     ) -> Any:
         """Run every layer over the whole sequence.
 
@@ -101,19 +164,24 @@ class Sequential(nnx.Module):
             initial_carry: one entry per layer (``None`` for resting state or for a
                 stateless layer), e.g. the carries returned by a previous call.
             return_carry: also return the final carries.
+            placement: override the attribute of the same name for this call.
 
         Returns:
             The last layer's outputs, or ``(carries, outputs)`` where ``carries`` holds
             one entry per layer (``None`` for stateless ones).
         """
+        owner = type(self).__name__
         n = len(self.layers)
         if initial_carry is None:
             initial_carry = (None,) * n
         if len(initial_carry) != n:
             raise ValueError(
-                f"Sequential: initial_carry needs one entry per layer ({n}), got "
-                f"{len(initial_carry)}."
+                f"{owner}: initial_carry needs one entry per layer ({n}), got {len(initial_carry)}."
             )
+        steps = jnp.shape(inputs)[0 if self.time_major else 1] if jnp.ndim(inputs) > 1 else 0
+        if self.resolve_placement(placement, num_steps=steps) == "fused":
+            carries, x = self._fused(inputs, tuple(initial_carry))
+            return (carries, x) if return_carry else x
         x, carries = inputs, []
         for layer, carry in zip(self.layers, initial_carry, strict=True):
             if isinstance(layer, RNN):
@@ -121,11 +189,136 @@ class Sequential(nnx.Module):
                     x, initial_carry=carry, return_carry=True, time_major=self.time_major
                 )
             elif isinstance(layer, Sequential):
+                # a nested Sequential keeps its own layout: swap time and batch if needed
+                swap = layer.time_major != self.time_major
+                x = jnp.swapaxes(x, 0, 1) if swap else x
                 carry, x = layer(x, initial_carry=carry, return_carry=True)
+                x = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), x) if swap else x
             else:
                 x = layer(x)
             carries.append(carry)
         return (tuple(carries), x) if return_carry else x
+
+    def _fused(self, inputs: jax.Array, initial_carry: tuple[Any, ...]) -> tuple[Any, Any]:
+        owner = type(self).__name__
+        bad = _stateful_layers(self)
+        if bad:
+            raise TypeError(
+                f"{owner}: placement='fused' runs the stateless layers inside the time scan, "
+                f"where {bad[0]} cannot run step by step (it has no step cell or holds "
+                f"non-parameter state); use "
+                f"placement='layerwise'."
+            )
+        x = jnp.asarray(inputs)
+        if x.ndim < 3:
+            raise ValueError(
+                f"{owner}: inputs must be a sequence with batch and time axes and features, "
+                f"got shape {x.shape}."
+            )
+        xs = x if self.time_major else jnp.swapaxes(x, 0, 1)
+        step, carry, _ = _step_of(self, jax.ShapeDtypeStruct(xs.shape[1:], xs.dtype), initial_carry)
+        final, ys = _unroll(step, carry, xs, unroll=self.unroll, checkpoint=self.checkpoint)[:2]
+        if not self.time_major:
+            ys = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), ys)
+        return final, ys
+
+
+def _check_placement(owner: str, placement: Any) -> None:
+    if placement not in _PLACEMENTS:
+        raise ValueError(f"{owner}: placement must be one of {_PLACEMENTS}, got {placement!r}.")
+
+
+def _stateful_layers(model: Sequential) -> list[str]:
+    """Layers (recursively) that cannot run one step at a time inside the fused scan.
+
+    Stateless layers holding state other than ``nnx.Param`` (dropout random streams,
+    batch statistics), and sequence layers without a step cell (e.g. delay lines).
+    """
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, Sequential):
+            found += _stateful_layers(layer)
+        elif isinstance(layer, RNN):
+            if not hasattr(layer, "cell"):
+                found.append(type(layer).__name__)
+        elif (
+            isinstance(layer, TimeDistributed)
+            and isinstance(layer.layer, nnx.Module)
+            and jax.tree.leaves(nnx.state(layer.layer, nnx.Not(nnx.Param)))
+        ):
+            found.append(type(layer.layer).__name__)
+    return found
+
+
+def _width(model: Sequential) -> int:
+    """The widest neuron layer (``num_features`` of its cell), recursively."""
+    widths = [0]
+    for layer in model.layers:
+        if isinstance(layer, Sequential):
+            widths.append(_width(layer))
+        elif isinstance(layer, RNN) and hasattr(layer, "cell"):
+            widths.append(int(getattr(layer.cell, "num_features", 0) or 0))
+    return max(widths)
+
+
+def _step_of(
+    model: Sequential, shape: jax.ShapeDtypeStruct, initial_carry: tuple[Any, ...]
+) -> tuple[Callable[..., Any], tuple[Any, ...], jax.ShapeDtypeStruct]:
+    """One time step of every layer of ``model``: ``(step, resting carry, output shape)``.
+
+    ``step(carries, x_t) -> (carries, y_t)`` on one step ``x_t[B, ...]``; nested
+    :class:`Sequential` layers become nested steps with nested carries.
+    """
+    fns: list[Callable[..., Any]] = []
+    carries: list[Any] = []
+    for layer, carry in zip(model.layers, initial_carry, strict=True):
+        if isinstance(layer, RNN):
+            cell = layer.cell
+            shape = jax.ShapeDtypeStruct(shape.shape, cell.dtype or shape.dtype)
+            if carry is None:
+                carry = cell.initialize_carry(shape.shape)
+                carry = jax.tree.map(lambda a, d=shape.dtype: a.astype(d), carry)
+            fns.append(_cell_fn(cell))
+        elif isinstance(layer, Sequential):
+            n = len(layer.layers)
+            inner = (None,) * n if carry is None else tuple(carry)
+            if len(inner) != n:
+                raise ValueError(
+                    f"{type(layer).__name__}: initial_carry needs one entry per layer ({n}), "
+                    f"got {len(inner)}."
+                )
+            f, carry, shape = _step_of(layer, shape, inner)
+            fns.append(f)
+        else:
+            f = layer.layer if isinstance(layer, TimeDistributed) else layer
+            shape = jax.eval_shape(f, shape)
+            fns.append(_stateless_fn(f))
+        carries.append(carry)
+
+    def step(state: tuple[Any, ...], x_t: jax.Array) -> tuple[tuple[Any, ...], jax.Array]:
+        new = []
+        for f, c in zip(fns, state, strict=True):
+            c, x_t = f(c, x_t)
+            new.append(c)
+        return tuple(new), x_t
+
+    return step, tuple(carries), shape
+
+
+def _cell_fn(cell: Any) -> Callable[[Any, jax.Array], tuple[Any, jax.Array]]:
+    inner = cell.step_fn()
+
+    def f(carry: Any, x: jax.Array) -> tuple[Any, jax.Array]:
+        return inner(carry, cell.prepare(x))
+
+    return f
+
+
+def _stateless_fn(layer: Callable[..., Any]) -> Callable[[Any, jax.Array], tuple[Any, jax.Array]]:
+    def f(carry: Any, x: jax.Array) -> tuple[Any, jax.Array]:
+        return carry, layer(x)
+
+    return f
 
 
 class NeuronState(nnx.Variable):

@@ -1,11 +1,12 @@
 """NNX fast paths: one scan for a whole network, and spike-aware linear layers.
 
-:class:`Fused` runs every layer of a feed-forward stack inside *one* time scan (the
-stateless layers on one step ``[B, ...]`` at a time); :class:`~jaxspike.nnx.Sequential`
-runs each stateless layer once on the whole ``[B*T, ...]`` sequence and scans only the
-neuron recurrences. Both compute the same function; which is faster depends on sizes
-and backend (see ``docs/benchmarks.md``). :class:`Fused` also takes ``checkpoint`` to
-recompute chunks of steps in the backward pass, so memory grows sub-linearly in ``T``.
+:class:`Fused` is :class:`~jaxspike.nnx.Sequential` with ``placement="fused"``: every
+layer of a feed-forward stack inside *one* time scan (the stateless layers on one step
+``[B, ...]`` at a time), instead of each stateless layer once on the whole ``[B*T, ...]``
+sequence with only the neuron recurrences scanned (``placement="layerwise"``). Both
+compute the same function; which is faster depends on sizes and backend (see
+``docs/benchmarks.md``). ``checkpoint`` recomputes chunks of steps in the backward
+pass, so memory grows sub-linearly in ``T``.
 
 :class:`SpikeLinear` is ``nnx.Linear`` (same ``kernel`` and ``bias``) for binary spike
 inputs, with a bit-packed backward residual, an event-driven forward pass, or a compute
@@ -22,9 +23,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxspike._fast import event_matmul, packed_linear, spike_indices
-from jaxspike._scan import unroll as _unroll
-from jaxspike.nnx._compose import Sequential, TimeDistributed
-from jaxspike.nnx._layers import RNN
+from jaxspike.nnx._compose import Sequential
 
 _ZEROS = nnx.initializers.zeros_init()
 
@@ -115,16 +114,16 @@ class SpikeLinear(nnx.Module):
         return y.astype(out_dtype)
 
 
-class Fused(nnx.Module):
-    """A feed-forward spiking network in one time scan: every layer runs at every step.
+class Fused(Sequential):
+    """A feed-forward spiking network in one time scan: ``Sequential(placement="fused")``.
 
     Takes the same layers as :class:`~jaxspike.nnx.Sequential` (neuron layers, stateless
-    layers acting on one step ``[B, ...]``) and computes the same outputs, but keeps
-    only one ``[B, ...]`` activation per layer alive inside the scan instead of whole
-    ``[T, B, ...]`` sequences between layers.
+    layers acting on one step ``[B, ...]``, nested ``Sequential``) and computes the same
+    outputs, but keeps only one ``[B, ...]`` activation per layer alive inside the scan
+    instead of whole ``[T, B, ...]`` sequences between layers.
 
     Args:
-        *layers: the layers, first to last (``TimeDistributed`` wrappers are unwrapped).
+        *layers: the layers, first to last.
         time_major: inputs and outputs ``[T, B, ...]`` instead of ``[B, T, ...]``.
         checkpoint: recomputation in the backward pass (see :func:`jaxspike.unroll`):
             ``True`` per step, an int ``k`` per chunk of ``k`` steps (``k ~ sqrt(T)``
@@ -147,92 +146,6 @@ class Fused(nnx.Module):
         checkpoint: bool | int = False,
         unroll: int | bool = 1,
     ):
-        plain = []
-        for layer in layers:
-            if isinstance(layer, TimeDistributed):
-                layer = layer.layer
-            if isinstance(layer, Sequential):
-                raise TypeError(
-                    "Fused: a nested Sequential cannot run step by step; pass its layers "
-                    "to Fused directly."
-                )
-            plain.append(layer)
-        self.layers = nnx.List(plain)
-        self.time_major = time_major
-        self.checkpoint = checkpoint
-        self.unroll = unroll
-
-    def __call__(
-        self,
-        inputs: jax.Array,
-        *,
-        initial_carry: tuple[Any, ...] | None = None,
-        return_carry: bool = False,
-    ) -> Any:
-        """Run the network over the sequence.
-
-        Args:
-            inputs: ``[B, T, ...]`` (``[T, B, ...]`` with ``time_major``).
-            initial_carry: one entry per layer (``None``: resting / stateless).
-            return_carry: also return the final carries.
-
-        Returns:
-            The last layer's outputs, or ``(carries, outputs)``.
-        """
-        x = jnp.asarray(inputs)
-        if x.ndim < 3:
-            raise ValueError(
-                f"Fused: inputs must be a sequence with batch and time axes and features, "
-                f"got shape {x.shape}."
-            )
-        xs = x if self.time_major else jnp.swapaxes(x, 0, 1)
-        n = len(self.layers)
-        if initial_carry is None:
-            initial_carry = (None,) * n
-        if len(initial_carry) != n:
-            raise ValueError(
-                f"Fused: initial_carry needs one entry per layer ({n}), got {len(initial_carry)}."
-            )
-        fns: list[Callable[..., Any]] = []
-        carries: list[Any] = []
-        shape = jax.ShapeDtypeStruct(xs.shape[1:], xs.dtype)
-        for layer, carry in zip(self.layers, initial_carry, strict=True):
-            if isinstance(layer, RNN):
-                cell = layer.cell
-                shape = jax.ShapeDtypeStruct(shape.shape, cell.dtype or shape.dtype)
-                if carry is None:
-                    carry = cell.initialize_carry(shape.shape)
-                    carry = jax.tree.map(lambda a, d=shape.dtype: a.astype(d), carry)
-                fns.append(_cell_fn(cell))
-            else:
-                shape = jax.eval_shape(layer, shape)
-                fns.append(layer)
-            carries.append(carry)
-        stateful = [isinstance(layer, RNN) for layer in self.layers]
-
-        def step(state: tuple[Any, ...], x_t: jax.Array) -> tuple[tuple[Any, ...], jax.Array]:
-            new = []
-            for f, is_rnn, c in zip(fns, stateful, state, strict=True):
-                if is_rnn:
-                    c, x_t = f(c, x_t)
-                else:
-                    x_t = f(x_t)
-                new.append(c)
-            return tuple(new), x_t
-
-        final, ys = _unroll(
-            step, tuple(carries), xs, unroll=self.unroll, checkpoint=self.checkpoint
+        super().__init__(
+            *layers, time_major=time_major, placement="fused", unroll=unroll, checkpoint=checkpoint
         )
-        if not self.time_major:
-            ys = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), ys)
-        return (final, ys) if return_carry else ys
-
-
-def _cell_fn(cell: Any) -> Callable[[Any, jax.Array], tuple[Any, jax.Array]]:
-    inner = cell.step_fn()
-    dtype = cell.dtype
-
-    def f(carry: Any, x: jax.Array) -> tuple[Any, jax.Array]:
-        return inner(carry, x if dtype is None else x.astype(dtype))
-
-    return f
