@@ -18,7 +18,6 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from jaxspike._scan import unroll as _unroll
 from jaxspike._surrogates import FastSigmoid, Surrogate
 from jaxspike.nnx import _specs
 from jaxspike.nnx._layers import RecurrentState
@@ -230,29 +229,17 @@ def sequence_call(
     time_major: bool | None,
 ) -> Any:
     """Scan ``cell.step_fn()`` over ``inputs`` with the layout options of ``module``."""
-    owner = type(module).__name__
-    time_major = module.time_major if time_major is None else time_major
-    return_carry = module.return_carry if return_carry is None else return_carry
-    if not isinstance(time_major, bool):
-        raise TypeError(f"{owner}: time_major must be a bool, got {time_major!r}.")
-    x = jnp.asarray(inputs)
-    if x.ndim < 3:
-        layout = "[T, B, ..., F]" if time_major else "[B, T, ..., F]"
-        raise ValueError(
-            f"{owner}: inputs must be a sequence {layout} with at least 3 axes, got shape "
-            f"{x.shape}; add a batch axis with x[None] or use the cell for one step."
-        )
-    x = cell.prepare(x)
-    xs = x if time_major else jnp.swapaxes(x, 0, 1)
-    if initial_carry is None:
-        initial_carry = cell.initialize_carry(None, xs.shape[1:])
-        initial_carry = jax.tree.map(lambda a: a.astype(xs.dtype), initial_carry)
-    final, ys = _unroll(
-        cell.step_fn(), initial_carry, xs, unroll=module.unroll, checkpoint=module.checkpoint
-    )[:2]
-    if not time_major:
-        ys = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), ys)
-    return (final, ys) if return_carry else ys
+    return _specs.run_sequence(
+        type(module).__name__,
+        cell,
+        inputs,
+        functools.partial(cell.initialize_carry, None),
+        time_major=module.time_major if time_major is None else time_major,
+        return_carry=module.return_carry if return_carry is None else return_carry,
+        initial_carry=initial_carry,
+        unroll=module.unroll,
+        checkpoint=module.checkpoint,
+    )
 
 
 def _layer_call(

@@ -16,8 +16,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxspike._scan import unroll as _unroll
-from jaxspike.nnx import _cells
+from jaxspike.nnx import _cells, _specs
 from jaxspike.nnx._cells import SpikingCell, StepFn
 
 _RECURRENT_INIT = nnx.initializers.orthogonal()
@@ -150,29 +149,17 @@ class RNN(nnx.Module):
             ValueError: when ``inputs`` has fewer than 3 axes or its last axis is not the
                 cell's ``num_features``.
         """
-        owner = type(self).__name__
-        time_major = self.time_major if time_major is None else time_major
-        return_carry = self.return_carry if return_carry is None else return_carry
-        if not isinstance(time_major, bool):
-            raise TypeError(f"{owner}: time_major must be a bool, got {time_major!r}.")
-        x = jnp.asarray(inputs)
-        if x.ndim < 3:
-            layout = "[T, B, ..., F]" if time_major else "[B, T, ..., F]"
-            raise ValueError(
-                f"{owner}: inputs must be a sequence {layout} with at least 3 axes, got shape "
-                f"{x.shape}; add a batch axis with x[None] or use the cell for one step."
-            )
-        x = self.cell.prepare(x)
-        xs = x if time_major else jnp.swapaxes(x, 0, 1)
-        if initial_carry is None:
-            initial_carry = self.cell.initialize_carry(xs.shape[1:])
-            initial_carry = jax.tree.map(lambda a: a.astype(xs.dtype), initial_carry)
-        final, ys = _unroll(
-            self.cell.step_fn(), initial_carry, xs, unroll=self.unroll, checkpoint=self.checkpoint
-        )[:2]
-        if not time_major:
-            ys = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), ys)
-        return (final, ys) if return_carry else ys
+        return _specs.run_sequence(
+            type(self).__name__,
+            self.cell,
+            inputs,
+            self.cell.initialize_carry,
+            time_major=self.time_major if time_major is None else time_major,
+            return_carry=self.return_carry if return_carry is None else return_carry,
+            initial_carry=initial_carry,
+            unroll=self.unroll,
+            checkpoint=self.checkpoint,
+        )
 
 
 class _NeuronLayer(RNN):

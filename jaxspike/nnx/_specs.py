@@ -27,6 +27,7 @@ from jaxspike._if import IFParams, if_init, if_step
 from jaxspike._izhikevich import IzhikevichParams, izhikevich_init, izhikevich_step
 from jaxspike._li import LIParams, li_init, li_step
 from jaxspike._lif import CTLIFParams, LIFParams, ctlif_step, lif_init, lif_step
+from jaxspike._scan import unroll as unroll_fn
 from jaxspike._validate import is_concrete
 
 
@@ -202,3 +203,46 @@ def check_features(owner: str, x: jax.Array, num_features: int, what: str) -> No
             f"{owner}: {what} must end in the feature axis of size {num_features}, got shape "
             f"{jnp.shape(x)}. If time or channels come last, move them (jnp.moveaxis)."
         )
+
+
+def run_sequence(
+    owner: str,
+    cell: Any,
+    inputs: Any,
+    resting_carry: Callable[[tuple[int, ...]], Any],
+    *,
+    time_major: Any,
+    return_carry: bool,
+    initial_carry: Any,
+    unroll: int | bool,
+    checkpoint: bool | int,
+) -> Any:
+    """Scan ``cell.step_fn()`` over a sequence: the body of every NNX and Linen layer.
+
+    Checks the layout, moves time to axis 0, builds the resting carry with
+    ``resting_carry(step_input_shape)`` when none is given (casting its floating leaves
+    to the input dtype; integer leaves such as ring-buffer positions keep theirs), runs
+    :func:`jaxspike.unroll` and restores the layout.
+    """
+    if not isinstance(time_major, bool):
+        raise TypeError(f"{owner}: time_major must be a bool, got {time_major!r}.")
+    x = jnp.asarray(inputs)
+    if x.ndim < 3:
+        layout = "[T, B, ..., F]" if time_major else "[B, T, ..., F]"
+        raise ValueError(
+            f"{owner}: inputs must be a sequence {layout} with at least 3 axes, got shape "
+            f"{x.shape}; add a batch axis with x[None] or use the cell for one step."
+        )
+    x = cell.prepare(x)
+    xs = x if time_major else jnp.swapaxes(x, 0, 1)
+    if initial_carry is None:
+        initial_carry = jax.tree.map(
+            lambda a: a.astype(xs.dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a,
+            resting_carry(xs.shape[1:]),
+        )
+    final, ys = unroll_fn(cell.step_fn(), initial_carry, xs, unroll=unroll, checkpoint=checkpoint)[
+        :2
+    ]
+    if not time_major:
+        ys = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), ys)
+    return (final, ys) if return_carry else ys
