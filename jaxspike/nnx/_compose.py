@@ -139,10 +139,10 @@ class Sequential(nnx.Module):
         layer is at least ``100_000`` (``num_steps=None``: assume it is), else
         ``"layerwise"`` (see the class).
         """
-        placement = self.placement if placement is None else placement
-        _check_placement(type(self).__name__, placement)
-        if placement != "auto":
-            return placement
+        chosen: str = self.placement if placement is None else placement
+        _check_placement(type(self).__name__, chosen)
+        if chosen != "auto":
+            return chosen
         if jax.default_backend() != "cpu" or _stateful_layers(self):
             return "layerwise"
         if num_steps is not None and num_steps * _width(self) < _FUSE_MIN_WORK:

@@ -26,6 +26,7 @@ from jaxspike._fast import event_matmul, packed_linear, spike_indices
 from jaxspike.nnx._compose import Sequential
 
 _ZEROS = nnx.initializers.zeros_init()
+_LECUN = nnx.initializers.lecun_normal()
 
 
 class SpikeLinear(nnx.Module):
@@ -65,7 +66,7 @@ class SpikeLinear(nnx.Module):
         event_capacity: int | None = None,
         compute_dtype: Any = None,
         use_bias: bool = True,
-        kernel_init: Any = nnx.nn.linear.default_kernel_init,
+        kernel_init: Any = _LECUN,
         bias_init: Any = _ZEROS,
         param_dtype: Any = jnp.float32,
         rngs: nnx.Rngs,
