@@ -411,22 +411,14 @@ def _is_flatten(layer: Any, jshape: tuple[int, ...], lead: int) -> bool:
     A function is probed once on ``arange`` (with ``lead`` leading batch axes): it is a
     flatten exactly when it returns the same numbers, in the same order, as one axis.
     """
-    import jax.numpy as jnp
-
-    from jaxspike.convert import Flatten
+    from jaxspike.convert import Flatten, _is_reshape
 
     if isinstance(layer, Flatten):
         return lead == 1
     if not callable(layer) or len(jshape) < 2:
         return False
-    size = math.prod(jshape)
     lead_shape = (6,) if lead == 1 else (2, 3)
-    probe = jnp.arange(6 * size, dtype=jnp.int32).reshape(lead_shape + jshape)
-    try:
-        out = jnp.asarray(layer(probe))
-    except Exception:  # any failure means "not a flatten"
-        return False
-    return out.shape == (*lead_shape, size) and bool(jnp.array_equal(out.ravel(), probe.ravel()))
+    return _is_reshape(layer, lead_shape + jshape) == (*lead_shape[1:], math.prod(jshape))
 
 
 def _flatten(nir: Any, chain: _Chain) -> None:
