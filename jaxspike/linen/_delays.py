@@ -25,12 +25,13 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from jaxspike._scan import unroll as _unroll
-from jaxspike.delays import DelayState, Kernel, delay_init, delay_step
+from jaxspike.delays import DelayState, Kernel, delay_step
 from jaxspike.nnx import _specs
 from jaxspike.nnx._delays import (
     _layout,
     check_delayed_args,
     delayed_dense_sequence,
+    empty_buffer,
     integer_delays,
 )
 
@@ -87,15 +88,7 @@ class DelayCell(nn.RNNCellBase):
     ) -> DelayState:
         """An empty buffer for inputs of shape ``input_shape``; ``rng`` is unused."""
         del rng
-        shape = tuple(input_shape)
-        if not shape or shape[-1] != self.num_features:
-            raise ValueError(
-                f"{type(self).__name__}.initialize_carry: input_shape must end in "
-                f"{self.num_features} features, got {shape}."
-            )
-        if dtype is None:
-            dtype = jnp.float32 if self.dtype is None else self.dtype
-        return delay_init(self._checked()[1], shape, dtype)
+        return empty_buffer(self, self._checked()[1], input_shape, dtype)
 
     @property
     def num_feature_axes(self) -> int:

@@ -70,6 +70,22 @@ def integer_delays(
     return jnp.asarray(full), int(max_delay)
 
 
+def empty_buffer(cell: Any, max_delay: int, input_shape: tuple[int, ...], dtype: Any) -> DelayState:
+    """The resting ring buffer of an NNX or Linen delay cell for one step's input shape.
+
+    ``dtype`` defaults to the cell's ``dtype``, else ``float32``.
+    """
+    shape = tuple(input_shape)
+    if not shape or shape[-1] != cell.num_features:
+        raise ValueError(
+            f"{type(cell).__name__}.initialize_carry: input_shape must end in "
+            f"{cell.num_features} features, got {shape}."
+        )
+    if dtype is None:
+        dtype = jnp.float32 if cell.dtype is None else cell.dtype
+    return delay_init(max_delay, shape, dtype)
+
+
 class DelayCell(SpikingCell):
     r"""Delay each neuron by a fixed whole number of steps: :math:`y_t = x_{t-d}`.
 
@@ -145,15 +161,7 @@ class DelayCell(SpikingCell):
         ``dtype`` overrides the cell's (``float32`` when neither is set).
         """
         del rngs, carry_init
-        shape = tuple(input_shape)
-        if not shape or shape[-1] != self.num_features:
-            raise ValueError(
-                f"{type(self).__name__}.initialize_carry: input_shape must end in "
-                f"{self.num_features} features, got {shape}."
-            )
-        if dtype is None:
-            dtype = jnp.float32 if self.dtype is None else self.dtype
-        return delay_init(self.max_delay, shape, dtype)
+        return empty_buffer(self, self.max_delay, input_shape, dtype)
 
 
 def _layout(owner: str, inputs: Any, time_major: bool) -> jax.Array:
