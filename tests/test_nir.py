@@ -31,11 +31,10 @@ from jaxspike.nnx import (  # noqa: E402
     Sequential,
 )
 
-RNG = np.random.default_rng(0)
 
-
-def _x(shape, scale=1.5):
-    return (RNG.normal(size=shape) * scale).astype(np.float32)
+def _x(shape, scale=1.5, seed=0):
+    # A fresh generator per call: inputs must not depend on which tests ran before.
+    return (np.random.default_rng(seed).normal(size=shape) * scale).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- reference
@@ -99,7 +98,7 @@ def _fields(kind, n, rng):
 
 def _seq(kind_f, n_in, n):
     kind, f = kind_f
-    w = RNG.normal(size=(n, n_in))
+    w = np.random.default_rng(1).normal(size=(n, n_in))
     g = nir.NIRGraph.from_list(nir.Linear(weight=w), getattr(nir, kind)(**f))
     return g, w
 
