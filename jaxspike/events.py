@@ -24,7 +24,9 @@ with :math:`c_e = p_e` (one channel per polarity) or :math:`c_e = 0` (merged). T
 bin width :math:`w` is ``time_window``, or :math:`(t_{end} - t_0)/T` when only
 ``n_time_bins`` is given. The output is ``[T, C, H', W']`` for 2-D sensors and
 ``[T, N']`` for 1-D (audio) sensors. :func:`to_dense_batch` does the same for many
-streams at once with a single ``np.bincount``.
+streams at once with a single ``np.bincount``. :func:`to_indices` gives the
+same binary bins as per-step lists of active feature indices, the input of the
+event-driven layers (:func:`jaxspike.event_matmul`).
 
 :func:`pack_spikes` stores binary spikes with 8 time steps per byte (an 8x smaller
 array that fits a whole data set on the accelerator); :func:`unpack_spikes` restores
@@ -378,6 +380,88 @@ def to_dense_batch(
     for a, b in bounds:
         counts = _counts_batch(fn, events[a:b], lengths[a:b], *opts)
         out[a:b] = _finish(counts, dtype, binary)
+    return out
+
+
+def to_indices(
+    events: np.ndarray,
+    *,
+    capacity: int,
+    sensor_size: Sequence[int],
+    n_time_bins: int,
+    time_window: float | None = None,
+    t_start: int | None = 0,
+    t_end: int | None = None,
+    spatial_factor: float = 1,
+    merge_polarities: bool = False,
+) -> np.ndarray:
+    """Bin one event stream straight into per-step spike indices for event-driven layers.
+
+    The same binning as :func:`to_dense` with ``binary=True``, flattened over the
+    features, but returned as the indices of the active features of each time bin
+    (what :func:`jaxspike.spike_indices` computes from the dense array), without
+    building the dense array. Feed the result to :func:`jaxspike.event_matmul` or
+    ``SpikeLinear(..., inputs="indices")``.
+
+    Args:
+        events: as for :func:`to_dense`.
+        capacity: index slots per time bin ``K``.
+        sensor_size: as for :func:`to_dense`.
+        n_time_bins: number of time bins ``T`` (required).
+        time_window: as for :func:`to_dense`.
+        t_start: as for :func:`to_dense`.
+        t_end: as for :func:`to_dense`.
+        spatial_factor: as for :func:`to_dense`.
+        merge_polarities: as for :func:`to_dense`.
+
+    Returns:
+        ``int32 [T, K]``: in each row the active flat feature indices in increasing order,
+        padded with ``F`` (the number of features, ``prod`` of :func:`to_dense`'s feature
+        shape).
+
+    Raises:
+        ValueError: if a time bin has more than ``capacity`` active features (nothing
+            is dropped silently).
+
+    Example:
+        >>> ev = make_events(x=[0, 3, 3, 1], t=[0, 1500, 1600, 1700])
+        >>> to_indices(ev, capacity=3, sensor_size=(4,), n_time_bins=2,
+        ...            time_window=1000).tolist()
+        [[0, 4, 4], [1, 3, 4]]
+    """
+    fn = "to_indices"
+    if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)) or capacity < 1:
+        raise ValueError(f"{fn}: capacity must be an int >= 1, got {capacity!r}.")
+    if n_time_bins is None:
+        raise ValueError(f"{fn}: n_time_bins is required so every sample has the same length.")
+    dims, n_pol, f, feat = _plan(
+        fn, sensor_size, spatial_factor, merge_polarities, n_time_bins, time_window
+    )
+    events = _check_events(fn, events, need_y=len(dims) == 2)
+    t = events["t"].astype(np.int64)
+    if t_start is None:
+        t_start = int(t.min()) if t.size else 0
+    if time_window is None and t_end is None:
+        t_end = int(t.max()) + 1 if t.size else t_start + 1
+    cols = {name: events[name] for name in events.dtype.names or ()}
+    feat_index = _flat_index(fn, cols, dims, n_pol, f, feat, merge_polarities)
+    k = _time_bins(fn, t, t_start, t_end, n_time_bins, time_window)
+    n_bins, n_feat = int(n_time_bins), math.prod(feat)
+    keep = k >= 0
+    # unique (bin, feature) pairs in increasing order: binary spikes, sorted per bin
+    flat = np.unique(k[keep] * n_feat + feat_index[keep])
+    rows, feats = flat // n_feat, flat % n_feat
+    per_bin = np.bincount(rows, minlength=n_bins)
+    if per_bin.size and per_bin.max() > capacity:
+        worst = int(per_bin.argmax())
+        raise ValueError(
+            f"{fn}: time bin {worst} has {int(per_bin[worst])} active features, more than "
+            f"capacity={capacity}; raise capacity."
+        )
+    first = np.concatenate([[0], np.cumsum(per_bin)[:-1]])
+    slot = np.arange(flat.size) - first[rows]
+    out = np.full((n_bins, int(capacity)), n_feat, np.int32)
+    out[rows, slot] = feats
     return out
 
 

@@ -16,6 +16,7 @@ from jaxspike.events import (
     packed_length,
     to_dense,
     to_dense_batch,
+    to_indices,
     unpack_spikes,
 )
 
@@ -120,6 +121,56 @@ def test_to_dense_audio_matches_reference(factor):
         ev, sensor_size=(700, 1, 1), n_time_bins=20, time_window=500, spatial_factor=factor
     )
     np.testing.assert_array_equal(same, got)
+
+
+def reference_indices(dense, capacity):
+    """Per-bin active flat feature indices of the reference binning, padded with F."""
+    flat = dense.reshape(dense.shape[0], -1)
+    f = flat.shape[1]
+    out = np.full((flat.shape[0], capacity), f)
+    for k, row in enumerate(flat):
+        nz = np.flatnonzero(row)
+        out[k, : len(nz)] = nz
+    return out
+
+
+@pytest.mark.parametrize(
+    ("sensor", "opts"),
+    [
+        ((17, 11, 2), dict(n_bins=5, window=1000)),
+        ((17, 11, 2), dict(n_bins=7)),
+        ((17, 11, 2), dict(n_bins=5, window=999.5, factor=2.5, merge=True)),
+        ((700,), dict(n_bins=20, window=500, factor=700 / 128)),
+    ],
+    ids=str,
+)
+def test_to_indices_matches_reference_binning(sensor, opts):
+    rng = np.random.default_rng(2)
+    dims = sensor[:-1] if len(sensor) == 3 else sensor
+    ev = random_events(rng, 400, *dims, n_pol=2 if len(sensor) == 3 else 1)
+    want_dense = reference_dense(ev, dims, sensor[-1] if len(sensor) == 3 else 1, **opts)
+    capacity = int((want_dense.reshape(want_dense.shape[0], -1) > 0).sum(1).max()) + 3
+    got = to_indices(
+        ev,
+        capacity=capacity,
+        sensor_size=sensor,
+        n_time_bins=opts["n_bins"],
+        time_window=opts.get("window"),
+        spatial_factor=opts.get("factor", 1),
+        merge_polarities=opts.get("merge", False),
+    )
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, reference_indices(want_dense, capacity))
+
+
+def test_to_indices_errors():
+    ev = make_events(x=[0, 1, 2], t=[0, 1, 2])
+    with pytest.raises(ValueError, match="time bin 0 has 3 active features, more than capacity=2"):
+        to_indices(ev, capacity=2, sensor_size=(4,), n_time_bins=1, time_window=10)
+    with pytest.raises(ValueError, match="capacity must be an int >= 1"):
+        to_indices(ev, capacity=0, sensor_size=(4,), n_time_bins=1, time_window=10)
+    with pytest.raises(ValueError, match="n_time_bins is required"):
+        to_indices(ev, capacity=3, sensor_size=(4,), n_time_bins=None, time_window=10)
 
 
 def test_700_channels_to_128():

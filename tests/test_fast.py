@@ -82,29 +82,87 @@ def test_linear_recurrence_errors():
 # ------------------------------------------------------------------ event-driven
 
 
-def test_spike_indices_match_numpy_nonzero():
-    s = np.asarray(spikes(jax.random.key(2), (6, 20)))
-    idx = np.asarray(spike_indices(jnp.asarray(s), capacity=12))
-    for row, got in zip(s, idx, strict=True):
-        nz = np.flatnonzero(row)[:12]
-        want = np.concatenate([nz, np.full(12 - len(nz), 20)])
-        np.testing.assert_array_equal(got, want)
+def numpy_indices(s, capacity):
+    """First `capacity` nonzero positions of each row, padded with F (np.flatnonzero)."""
+    s = np.asarray(s)
+    f = s.shape[-1]
+    rows = []
+    for row in s.reshape(-1, f):
+        nz = np.flatnonzero(row)[:capacity]
+        rows.append(np.concatenate([nz, np.full(capacity - len(nz), f)]))
+    return np.asarray(rows).reshape(*s.shape[:-1], capacity)
 
 
-def test_event_matmul_equals_dense_values_and_gradient():
-    s = spikes(jax.random.key(3), (2, 5, 30), p=0.1)
-    w = jax.random.normal(jax.random.key(4), (30, 8))
-    idx = spike_indices(s, capacity=30)
-    np.testing.assert_allclose(event_matmul(idx, w), s @ w, rtol=RTOL, atol=ATOL)
-    cot = jax.random.normal(jax.random.key(5), (2, 5, 8))
+@pytest.mark.parametrize(
+    ("shape", "p", "capacity"),
+    [
+        ((6, 20), 0.3, 12),  # F not a multiple of 8
+        ((2, 3, 700), 0.05, 64),  # SHD-sized rows, leading axes
+        ((5, 13), 0.9, 4),  # rows over capacity keep their first spikes
+        ((4, 5), 0.5, 9),  # capacity above F
+        ((3, 1), 0.5, 2),
+    ],
+    ids=str,
+)
+def test_spike_indices_match_numpy_nonzero(shape, p, capacity):
+    s = np.array(spikes(jax.random.key(2), shape, p=p))
+    s[0] = 0  # an empty row
+    s[-1] = 1  # a full row
+    got = np.asarray(spike_indices(jnp.asarray(s), capacity=capacity))
+    np.testing.assert_array_equal(got, numpy_indices(s, capacity))
+    # any nonzero value counts; bool and int inputs give the same
+    np.testing.assert_array_equal(spike_indices(jnp.asarray(3 * s), capacity=capacity), got)
+    np.testing.assert_array_equal(spike_indices(jnp.asarray(s > 0), capacity=capacity), got)
+
+
+@pytest.mark.parametrize(
+    ("shape", "capacity", "dtype"),
+    [
+        ((2, 5, 30), 30, jnp.float32),
+        ((40, 300), 200, jnp.float32),  # > 8 groups of slots: the looped path
+        ((4, 64), 20, jnp.bfloat16),
+    ],
+    ids=str,
+)
+def test_event_matmul_equals_dense_values_and_gradient(shape, capacity, dtype):
+    s = spikes(jax.random.key(3), shape, p=0.1)
+    w = jax.random.normal(jax.random.key(4), (shape[-1], 8))
+    idx = spike_indices(s, capacity=capacity)
+    assert int(jnp.max(jnp.sum(s, axis=-1))) <= capacity  # nothing dropped
+    out = event_matmul(idx, w.astype(dtype))
+    assert out.dtype == dtype
+    # float32 sum of the selected rows, rounded once to the weights' dtype
+    want = (s @ w.astype(dtype).astype(jnp.float32)).astype(dtype)
+    tol = 1e-5 if dtype == jnp.float32 else 1e-2
+    np.testing.assert_allclose(
+        np.asarray(out, np.float32), np.asarray(want, np.float32), rtol=tol, atol=tol
+    )
+    cot = jax.random.normal(jax.random.key(5), (*shape[:-1], 8))
     g_ev = jax.grad(lambda w: jnp.sum(event_matmul(idx, w) * cot))(w)
     g_dense = jax.grad(lambda w: jnp.sum((s @ w) * cot))(w)
     np.testing.assert_allclose(g_ev, g_dense, rtol=RTOL, atol=ATOL)
 
 
-def test_spike_indices_errors():
+def test_event_matmul_padding_out_of_range_and_repeated_indices():
+    w = jnp.arange(10.0).reshape(5, 2)
+    # 5 = padding, -1 and 9 are out of range: all select nothing; 2 twice counts twice
+    idx = jnp.asarray([[2, 5, -1, 9, 2], [0, 5, 5, 5, 5]])
+    np.testing.assert_allclose(event_matmul(idx, w), [[8.0, 10.0], [0.0, 1.0]])
+    g = jax.grad(lambda w: jnp.sum(event_matmul(idx, w)))(w)
+    np.testing.assert_allclose(g[:, 0], [1.0, 0.0, 2.0, 0.0, 0.0])
+
+
+def test_spike_indices_and_event_matmul_errors():
     with pytest.raises(ValueError, match="capacity must be an int"):
         spike_indices(jnp.ones((2, 3)), capacity=0)
+    with pytest.raises(ValueError, match="capacity must be an int"):
+        spike_indices(jnp.ones((2, 3)), capacity=True)
+    with pytest.raises(ValueError, match="feature axis"):
+        spike_indices(jnp.float32(1.0), capacity=2)
+    with pytest.raises(TypeError, match="indices must be integers"):
+        event_matmul(jnp.ones((2, 3)), jnp.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"w must be \[F, H\]"):
+        event_matmul(jnp.zeros((2, 3), jnp.int32), jnp.ones(4))
 
 
 # ------------------------------------------------------------------ bit-packed residuals
@@ -270,13 +328,23 @@ def test_streaming_fused_equals_whole_sequence():
     np.testing.assert_allclose(jnp.concatenate(steps, 1), whole, rtol=RTOL, atol=ATOL)
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"residual": "packed"}, {"event_capacity": 20}], ids=str)
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"residual": "packed"},
+        {"event_capacity": 20},
+        {"event_capacity": 20, "inputs": "indices"},
+    ],
+    ids=str,
+)
 def test_spike_linear_equals_nnx_linear(kwargs):
     x = spikes(jax.random.key(12), (3, 4, 20))
     a = SpikeLinear(20, 7, **kwargs, rngs=nnx.Rngs(1))
     b = nnx.Linear(20, 7, rngs=nnx.Rngs(1))
-    np.testing.assert_allclose(a(x), b(x), rtol=RTOL, atol=ATOL)
-    ga = nnx.grad(lambda m: jnp.sum(jnp.sin(m(x))))(a)
+    xa = spike_indices(x, capacity=20) if kwargs.get("inputs") == "indices" else x
+    np.testing.assert_allclose(a(xa), b(x), rtol=RTOL, atol=ATOL)
+    ga = nnx.grad(lambda m: jnp.sum(jnp.sin(m(xa))))(a)
     gb = nnx.grad(lambda m: jnp.sum(jnp.sin(m(x))))(b)
     np.testing.assert_allclose(ga["kernel"][...], gb["kernel"][...], rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(ga["bias"][...], gb["bias"][...], rtol=RTOL, atol=ATOL)
@@ -296,3 +364,34 @@ def test_spike_linear_errors():
         SpikeLinear(2, 3, residual="bits", rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="must end in 2 features"):
         SpikeLinear(2, 3, rngs=nnx.Rngs(0))(jnp.ones((4, 5)))
+    with pytest.raises(ValueError, match="inputs must be 'spikes' or 'indices'"):
+        SpikeLinear(2, 3, inputs="events", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="needs event_capacity"):
+        SpikeLinear(2, 3, inputs="indices", rngs=nnx.Rngs(0))
+    layer = SpikeLinear(2, 3, inputs="indices", event_capacity=4, rngs=nnx.Rngs(0))
+    with pytest.raises(TypeError, match="integer indices"):
+        layer(jnp.ones((5, 4)))
+    with pytest.raises(ValueError, match="event_capacity=4 slots"):
+        layer(jnp.zeros((5, 2), jnp.int32))
+
+
+@pytest.mark.parametrize("placement", ["layerwise", "fused"])
+def test_index_input_network_equals_dense_network(placement):
+    # an event-driven first layer fed indices computes the network of nnx.Linear on spikes
+    x = spikes(jax.random.key(13), (4, 9, 30), p=0.1)
+    idx = spike_indices(x, capacity=16)
+    a = Sequential(
+        SpikeLinear(30, 8, inputs="indices", event_capacity=16, rngs=nnx.Rngs(2)),
+        LIF(8, decay=0.9),
+        placement=placement,
+    )
+    b = Sequential(nnx.Linear(30, 8, rngs=nnx.Rngs(2)), LIF(8, decay=0.9), placement=placement)
+    np.testing.assert_allclose(a(idx), b(x), rtol=RTOL, atol=ATOL)
+    ga = nnx.grad(lambda m: jnp.sum(m(idx)))(a)
+    gb = nnx.grad(lambda m: jnp.sum(m(x)))(b)
+    np.testing.assert_allclose(
+        ga["layers"][0]["layer"]["kernel"][...],
+        gb["layers"][0]["layer"]["kernel"][...],
+        rtol=RTOL,
+        atol=ATOL,
+    )

@@ -41,6 +41,11 @@ class SpikeLinear(nnx.Module):
         event_capacity: if set, the forward pass sums the kernel rows of at most this
             many active inputs per row (:func:`jaxspike.event_matmul`); inputs with more
             spikes in a row lose the extra ones.
+        inputs: ``"spikes"``: the layer takes binary spikes ``[..., F]``. ``"indices"``:
+            it takes the active input indices ``int [..., event_capacity]`` padded with
+            ``F`` (from :func:`jaxspike.events.to_indices` in the data loader, or
+            :func:`jaxspike.spike_indices`), skipping the compaction; needs
+            ``event_capacity``.
         compute_dtype: dtype of the matmul (e.g. ``jnp.bfloat16``: spikes are exact in
             it); the output is cast back to the input's dtype.
         use_bias: add a bias.
@@ -64,6 +69,7 @@ class SpikeLinear(nnx.Module):
         *,
         residual: Literal["dense", "packed"] = "dense",
         event_capacity: int | None = None,
+        inputs: Literal["spikes", "indices"] = "spikes",
         compute_dtype: Any = None,
         use_bias: bool = True,
         kernel_init: Any = _LECUN,
@@ -81,6 +87,13 @@ class SpikeLinear(nnx.Module):
             raise ValueError(
                 f"SpikeLinear: event_capacity must be None or an int >= 1, got {event_capacity!r}."
             )
+        if inputs not in ("spikes", "indices"):
+            raise ValueError(f"SpikeLinear: inputs must be 'spikes' or 'indices', got {inputs!r}.")
+        if inputs == "indices" and event_capacity is None:
+            raise ValueError(
+                "SpikeLinear: inputs='indices' needs event_capacity (the index slots per row)."
+            )
+        self.inputs = inputs
         self.in_features = in_features
         self.out_features = out_features
         self.residual = residual
@@ -93,14 +106,33 @@ class SpikeLinear(nnx.Module):
         )
 
     def __call__(self, inputs: jax.Array) -> jax.Array:
-        """``inputs[..., F] -> outputs[..., H]``."""
+        """``inputs[..., F] -> outputs[..., H]``; ``inputs[..., K]`` with ``inputs="indices"``."""
         x = jnp.asarray(inputs)
+        w_dtype = self.kernel[...].dtype
+        if self.inputs == "indices":
+            if not jnp.issubdtype(x.dtype, jnp.integer):
+                raise TypeError(
+                    f"SpikeLinear: inputs='indices' takes integer indices, got dtype {x.dtype}."
+                )
+            if x.ndim < 1 or x.shape[-1] != self.event_capacity:
+                raise ValueError(
+                    f"SpikeLinear: index inputs must end in event_capacity={self.event_capacity}"
+                    f" slots, got shape {x.shape}."
+                )
+            dtype = self.compute_dtype or w_dtype
+            y = event_matmul(x, self.kernel[...].astype(dtype))
+            y = (
+                y
+                if self.bias is None
+                else y + jnp.broadcast_to(self.bias[...].astype(dtype), y.shape)
+            )
+            return y.astype(w_dtype)
         if x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"SpikeLinear: inputs must end in {self.in_features} features, got shape {x.shape}."
             )
         out_dtype = x.dtype
-        dtype = self.compute_dtype or jnp.result_type(x.dtype, self.kernel[...].dtype)
+        dtype = self.compute_dtype or jnp.result_type(x.dtype, w_dtype)
         w = self.kernel[...].astype(dtype)
         b = None if self.bias is None else self.bias[...].astype(dtype)
         x = x.astype(dtype)
