@@ -2,7 +2,8 @@
 
 * event-driven input layer (:func:`jaxspike.event_matmul`) vs a dense matmul, binary
   input at p = 0.05, ``[6400, 700] @ [700, 256]`` (W1's first layer, T*B rows), with the
-  spike indices computed in the graph and precomputed (e.g. by the data loader);
+  spike indices precomputed (by the data loader, :func:`jaxspike.events.to_indices`) and
+  computed in the graph (:func:`jaxspike.spike_indices`); forward and ``dL/dw``;
 * parallel-in-time leaky integrator (:func:`jaxspike.li_parallel`) vs the sequential scan,
   forward and forward+backward, T in {100, 1000, 10000};
 * memory of the W4 training step vs T up to 10,000 for the sequential scan, chunked
@@ -44,28 +45,41 @@ def med(fn, *args, repeats):
 
 
 def events(repeats):
+    """Event-driven layer vs dense matmul, forward and dL/dw, timed interleaved."""
     rng = np.random.default_rng(0)
     x = jnp.asarray((rng.random((6400, 700)) < 0.05).astype(np.float32))
     w = jnp.asarray(rng.normal(size=(700, 256)).astype(np.float32))
+    g = jnp.asarray(rng.normal(size=(6400, 256)).astype(np.float32))
     cap = 64  # 700 * 0.05 = 35 expected, max over 6400 rows ~ 60
     idx = jax.jit(functools.partial(spike_indices, capacity=cap))(x)
-    dense = jax.jit(lambda x, w: x @ w)
-    ev_in = jax.jit(lambda x, w: event_matmul(spike_indices(x, capacity=cap), w))
-    ev_pre = jax.jit(event_matmul)
-    print("| event-driven layer, [6400,700]@[700,256], p=0.05 | median ms | x dense |")
+    cases = {
+        "dense matmul x @ w": (jax.jit(lambda x, w: x @ w), (x, w)),
+        "event, precomputed indices": (jax.jit(event_matmul), (idx, w)),
+        "event, indices in graph": (
+            jax.jit(lambda x, w: event_matmul(spike_indices(x, capacity=cap), w)),
+            (x, w),
+        ),
+        "spike_indices alone": (jax.jit(functools.partial(spike_indices, capacity=cap)), (x,)),
+        "dL/dw dense": (jax.jit(jax.grad(lambda w, x: jnp.vdot(x @ w, g))), (w, x)),
+        "dL/dw event (indices)": (
+            jax.jit(jax.grad(lambda w, i: jnp.vdot(event_matmul(i, w), g))),
+            (w, idx),
+        ),
+    }
+    times = {k: [] for k in cases}
+    for f, a in cases.values():
+        jax.block_until_ready(f(*a))
+    for _ in range(repeats):  # interleaved: every case sees the same machine load
+        for k, (f, a) in cases.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(f(*a))
+            times[k].append(time.perf_counter() - t0)
+    ms = {k: 1e3 * statistics.median(v) for k, v in times.items()}
+    print("| event-driven layer, [6400,700]@[700,256], p=0.05, K=64 | median ms | dense / this |")
     print("|---|---:|---:|")
-    rows = []
-    for _ in range(1):
-        t = {}
-        for name, f, a in [
-            ("dense matmul", dense, (x, w)),
-            ("event, indices in graph", ev_in, (x, w)),
-            ("event, precomputed indices", ev_pre, (idx, w)),
-        ]:
-            t[name] = med(f, *a, repeats=repeats)
-        rows = [(k, v, v / t["dense matmul"]) for k, v in t.items()]
-    for k, v, r in rows:
-        print(f"| {k} | {v:.2f} | {r:.2f} |")
+    for k, v in ms.items():
+        base = ms["dL/dw dense"] if k.startswith("dL/dw") else ms["dense matmul x @ w"]
+        print(f"| {k} | {v:.2f} | {base / v:.2f} |")
     print(f"(load {os.getloadavg()[0]:.1f})\n")
 
 
@@ -114,7 +128,7 @@ def memory_vs_t():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--only", default="events,assoc,memory")
     args = parser.parse_args()
     only = args.only.split(",")

@@ -35,6 +35,11 @@ Implementations (``--impls``):
 * ``jaxspike_remat``: ``Fused(..., checkpoint=k)``, chunks of k ~ sqrt(T) steps (k divides
   T) recomputed in the backward pass (train workloads only).
 * ``jaxspike_lowmem``: both (train workloads only).
+* ``jaxspike_events``: ``jaxspike`` with an event-driven first layer,
+  ``SpikeLinear(inputs="indices")``, fed the indices of the active inputs of each step
+  (``[T, B, K]``, K = the largest count rounded up to 16), computed once outside the timed
+  call as a data loader does (:func:`jaxspike.events.to_indices`). Same outputs; a
+  different input format, so it is listed apart from the dense-input rows.
 * ``spyx``: Spyx 1.0 (``spyx.nn.Sequential`` + ``spyx.nn.run``), when installed.
 
     python benchmarks/bench_workloads.py                    # everything, ~10 min on 2 cores
@@ -165,21 +170,31 @@ def _const(a: np.ndarray) -> Callable:
     return lambda key, shape, dtype=jnp.float32: jnp.asarray(a, dtype)
 
 
-def nnx_layers(d: dict[str, np.ndarray], packed: bool = False) -> list[Any]:
-    """The W1-W4 network as NNX layers; ``packed`` uses bit-packed spike residuals."""
+def event_capacity(x: np.ndarray) -> int:
+    """Index slots for the event-driven layer: the largest spike count per row, up to 16k."""
+    return 16 * math.ceil(int((x != 0).sum(-1).max()) / 16)
+
+
+def nnx_layers(
+    d: dict[str, np.ndarray], packed: bool = False, events: int | None = None
+) -> list[Any]:
+    """The W1-W4 network as NNX layers; ``packed`` uses bit-packed spike residuals,
+    ``events`` an event-driven first layer with that many index slots."""
     from jaxspike.nnx._fast import SpikeLinear
 
     H = d["w1"].shape[1]
     rngs = nnx.Rngs(0)
 
-    def lin(a: int, b: int, w: np.ndarray, bias: np.ndarray) -> Any:
+    def lin(a: int, b: int, w: np.ndarray, bias: np.ndarray, first: bool = False) -> Any:
         init = dict(kernel_init=_const(w), bias_init=_const(bias), rngs=rngs)
+        if first and events:
+            return SpikeLinear(a, b, inputs="indices", event_capacity=events, **init)
         if packed:
             return SpikeLinear(a, b, residual="packed", **init)
         return nnx.Linear(a, b, **init)
 
     return [
-        lin(N_IN, H, d["w1"], d["b1"]),
+        lin(N_IN, H, d["w1"], d["b1"], first=True),
         jsnnx.LIF(H, decay=DECAY, v_th=V_TH),
         lin(H, N_OUT, d["w2"], d["b2"]),
         jsnnx.LIF(N_OUT, decay=DECAY, v_th=V_TH),
@@ -198,6 +213,8 @@ def build_jaxspike(d: dict[str, np.ndarray], variant: str) -> nnx.Module:
         return jsnnx.Sequential(*nnx_layers(d), time_major=True)
     if variant == "jaxspike_layerwise":
         return jsnnx.Sequential(*nnx_layers(d), time_major=True, placement="layerwise")
+    if variant == "jaxspike_events":
+        return jsnnx.Sequential(*nnx_layers(d, events=event_capacity(d["x"])), time_major=True)
     from jaxspike.nnx._fast import Fused
 
     if variant == "jaxspike_fused":
@@ -273,6 +290,8 @@ def make_case(impl: str, kind: str, d: dict[str, np.ndarray]) -> Case:
         return Case(run, lambda: step.lower(box["p"], box["o"], x, y))
 
     model = build_spyx(d) if impl == "spyx" else build_jaxspike(d, impl)
+    if impl == "jaxspike_events":  # the loader's indices, computed once outside the timing
+        x = jaxspike.spike_indices(x, capacity=event_capacity(d["x"]))
     if kind == "forward":
         return Case(
             lambda: nnx_forward(model, x).block_until_ready(), lambda: nnx_forward.lower(model, x)
@@ -358,7 +377,7 @@ def table(results: list[dict[str, Any]]) -> str:
     for pt in results:
         res = pt["results"]
         base = baseline(res)
-        peers = [res[k]["median_ms"] for k in res if k.startswith(("reference", "spyx"))]
+        peers = [res[k].get("median_ms") for k in res if k.startswith(("reference", "spyx"))]
         peers = [v for v in peers if v]
         best = min(peers) if peers else None
         for impl, r in res.items():
@@ -417,7 +436,7 @@ def main() -> None:
         default=(
             "reference,reference_layerwise,jaxspike,jaxspike_layerwise,jaxspike_fused,"
             "jaxspike_packed,"
-            "jaxspike_remat,jaxspike_lowmem,spyx"
+            "jaxspike_remat,jaxspike_lowmem,jaxspike_events,spyx"
         ),
     )
     parser.add_argument("--repeats", type=int, default=0, help="0: per-workload default")

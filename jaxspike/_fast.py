@@ -136,6 +136,7 @@ for _b in range(256):
     _pos = [_i for _i in range(8) if (_b >> (7 - _i)) & 1]
     _BYTE_SELECT[_b, : len(_pos)] = _pos
 del _b, _pos
+_BYTE_COUNT = (_BYTE_SELECT < 8).sum(axis=1).astype(np.int32)  # set bits per byte
 _GROUP = 16  # index slots summed in one fused expression by `event_matmul`
 
 
@@ -170,11 +171,15 @@ def spike_indices(spikes: jax.Array, *, capacity: int) -> jax.Array:
         raise ValueError(f"{fn}: spikes needs a feature axis, got a scalar.")
     lead, n = spikes.shape[:-1], spikes.shape[-1]
     nb = -(-n // 8)
-    on = (spikes != 0).reshape((-1, n))
-    bits = jnp.pad(on, ((0, 0), (0, 8 * nb - n))).reshape((-1, nb, 8)).astype(jnp.int32)
-    byte = jnp.sum(bits << jnp.arange(7, -1, -1, dtype=jnp.int32)[None, None], axis=-1)  # [N, nb]
-    count = jnp.sum(bits, axis=-1)  # spikes per byte
-    upto = jnp.cumsum(count, axis=-1)  # spikes up to and including each byte
+    byte = jnp.packbits(spikes.reshape((-1, n)) != 0, axis=-1)  # [N, nb] uint8
+    count = jnp.asarray(_BYTE_COUNT)[byte]  # spikes per byte
+    byte = byte.astype(jnp.int32)
+    if nb <= 256:  # running count as a matmul with a triangular matrix (exact in float32)
+        tri = jnp.triu(jnp.ones((nb, nb), jnp.float32))
+        upto = jnp.matmul(count.astype(jnp.float32), tri, precision=lax.Precision.HIGHEST)
+        upto = upto.astype(jnp.int32)
+    else:
+        upto = jnp.cumsum(count, axis=-1)  # spikes up to and including each byte
     k = jnp.arange(capacity, dtype=jnp.int32)
     # the byte holding spike k is the first whose running count exceeds k
     where = jax.vmap(lambda c: jnp.searchsorted(c, k, side="right", method="scan_unrolled"))
