@@ -31,11 +31,14 @@ Implementations (``--impls``):
 * ``jaxspike_fused``: the same with ``placement="fused"`` (:class:`jaxspike.nnx.Fused`):
   every layer inside one scan.
 * ``jaxspike_packed``: ``Fused`` with :class:`jaxspike.nnx.SpikeLinear` layers that keep
-  bit-packed spike residuals for the backward pass (train workloads only).
+  bit-packed spike residuals for the backward pass, and the input sequence bit-packed
+  too (``SpikeLinear(inputs="packed")``: ``uint8 [T, B, 88]`` instead of float32
+  ``[T, B, 700]``, unpacked step by step inside the scan; train workloads only).
 * ``jaxspike_remat``: ``Fused(..., checkpoint=k)``, chunks of k ~ sqrt(T) steps (k divides
   T) recomputed in the backward pass (train workloads only).
-* ``jaxspike_lowmem``: both (train workloads only).
-* ``jaxspike_events``: ``jaxspike`` with an event-driven first layer,
+* ``jaxspike_lowmem``: ``jaxspike_packed`` + ``jaxspike_remat`` (train workloads only).
+* ``jaxspike_events``: ``jaxspike`` (``placement="auto"``, which is layerwise for
+  event-driven layers) with an event-driven first layer,
   ``SpikeLinear(inputs="indices")``, fed the indices of the active inputs of each step
   (``[T, B, K]``, K = the largest count rounded up to 16), computed once outside the timed
   call as a data loader does (:func:`jaxspike.events.to_indices`). Same outputs; a
@@ -176,10 +179,14 @@ def event_capacity(x: np.ndarray) -> int:
 
 
 def nnx_layers(
-    d: dict[str, np.ndarray], packed: bool = False, events: int | None = None
+    d: dict[str, np.ndarray],
+    packed: bool = False,
+    events: int | None = None,
+    packed_input: bool = False,
 ) -> list[Any]:
     """The W1-W4 network as NNX layers; ``packed`` uses bit-packed spike residuals,
-    ``events`` an event-driven first layer with that many index slots."""
+    ``events`` an event-driven first layer with that many index slots, ``packed_input``
+    a first layer that takes bit-packed input spikes."""
     from jaxspike.nnx._fast import SpikeLinear
 
     H = d["w1"].shape[1]
@@ -189,6 +196,8 @@ def nnx_layers(
         init = dict(kernel_init=_const(w), bias_init=_const(bias), rngs=rngs)
         if first and events:
             return SpikeLinear(a, b, inputs="indices", event_capacity=events, **init)
+        if first and packed_input:
+            return SpikeLinear(a, b, inputs="packed", residual="packed", **init)
         if packed:
             return SpikeLinear(a, b, residual="packed", **init)
         return nnx.Linear(a, b, **init)
@@ -221,11 +230,12 @@ def build_jaxspike(d: dict[str, np.ndarray], variant: str) -> nnx.Module:
         return Fused(*nnx_layers(d), time_major=True)
     k = sqrt_chunk(d["x"].shape[0])
     if variant == "jaxspike_packed":
-        return Fused(*nnx_layers(d, packed=True), time_major=True)
+        return Fused(*nnx_layers(d, packed=True, packed_input=True), time_major=True)
     if variant == "jaxspike_remat":
         return Fused(*nnx_layers(d), time_major=True, checkpoint=k)
     if variant == "jaxspike_lowmem":
-        return Fused(*nnx_layers(d, packed=True), time_major=True, checkpoint=k)
+        layers = nnx_layers(d, packed=True, packed_input=True)
+        return Fused(*layers, time_major=True, checkpoint=k)
     raise ValueError(variant)
 
 
@@ -292,6 +302,8 @@ def make_case(impl: str, kind: str, d: dict[str, np.ndarray]) -> Case:
     model = build_spyx(d) if impl == "spyx" else build_jaxspike(d, impl)
     if impl == "jaxspike_events":  # the loader's indices, computed once outside the timing
         x = jaxspike.spike_indices(x, capacity=event_capacity(d["x"]))
+    if impl in ("jaxspike_packed", "jaxspike_lowmem"):  # input kept as bits (8 per byte)
+        x = jnp.packbits(x != 0, axis=-1)
     if kind == "forward":
         return Case(
             lambda: nnx_forward(model, x).block_until_ready(), lambda: nnx_forward.lower(model, x)

@@ -260,6 +260,9 @@ def test_fused_errors():
     with pytest.raises(TypeError, match=r"placement='fused'.*Dropout"):
         drop(jnp.ones((1, 3, 2)), placement="fused")
     assert drop.resolve_placement() == "layerwise"
+    # an event-driven layer gathers rows over the whole sequence: "auto" stays layerwise
+    event = Sequential(SpikeLinear(3, 2, event_capacity=2, rngs=nnx.Rngs(0)), LIF(2))
+    assert event.resolve_placement(num_steps=10_000) == "layerwise"
 
 
 def _placements_net(placement, time_major=False):
@@ -342,7 +345,10 @@ def test_spike_linear_equals_nnx_linear(kwargs):
     x = spikes(jax.random.key(12), (3, 4, 20))
     a = SpikeLinear(20, 7, **kwargs, rngs=nnx.Rngs(1))
     b = nnx.Linear(20, 7, rngs=nnx.Rngs(1))
-    xa = spike_indices(x, capacity=20) if kwargs.get("inputs") == "indices" else x
+    xa = {
+        "indices": spike_indices(x, capacity=20),
+        "packed": jnp.packbits(x != 0, axis=-1),
+    }.get(kwargs.get("inputs"), x)
     np.testing.assert_allclose(a(xa), b(x), rtol=RTOL, atol=ATOL)
     ga = nnx.grad(lambda m: jnp.sum(jnp.sin(m(xa))))(a)
     gb = nnx.grad(lambda m: jnp.sum(jnp.sin(m(x))))(b)
@@ -364,10 +370,12 @@ def test_spike_linear_errors():
         SpikeLinear(2, 3, residual="bits", rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="must end in 2 features"):
         SpikeLinear(2, 3, rngs=nnx.Rngs(0))(jnp.ones((4, 5)))
-    with pytest.raises(ValueError, match="inputs must be 'spikes' or 'indices'"):
+    with pytest.raises(ValueError, match="inputs must be 'spikes', 'indices' or 'packed'"):
         SpikeLinear(2, 3, inputs="events", rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="needs event_capacity"):
         SpikeLinear(2, 3, inputs="indices", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match=r"takes uint8 \[..., 2\] \(packbits of 9 features\)"):
+        SpikeLinear(9, 3, inputs="packed", rngs=nnx.Rngs(0))(jnp.ones((5, 9)))
     layer = SpikeLinear(2, 3, inputs="indices", event_capacity=4, rngs=nnx.Rngs(0))
     with pytest.raises(TypeError, match="integer indices"):
         layer(jnp.ones((5, 4)))
@@ -376,12 +384,16 @@ def test_spike_linear_errors():
 
 
 @pytest.mark.parametrize("placement", ["layerwise", "fused"])
-def test_index_input_network_equals_dense_network(placement):
-    # an event-driven first layer fed indices computes the network of nnx.Linear on spikes
+@pytest.mark.parametrize("inputs", ["indices", "packed"])
+def test_index_and_packed_input_networks_equal_dense_network(placement, inputs):
+    # a first layer fed indices or packed bits computes the network of nnx.Linear on spikes
     x = spikes(jax.random.key(13), (4, 9, 30), p=0.1)
-    idx = spike_indices(x, capacity=16)
+    if inputs == "indices":
+        idx, kw = spike_indices(x, capacity=16), dict(event_capacity=16)
+    else:
+        idx, kw = jnp.packbits(x != 0, axis=-1), dict(residual="packed")
     a = Sequential(
-        SpikeLinear(30, 8, inputs="indices", event_capacity=16, rngs=nnx.Rngs(2)),
+        SpikeLinear(30, 8, inputs=inputs, **kw, rngs=nnx.Rngs(2)),
         LIF(8, decay=0.9),
         placement=placement,
     )

@@ -45,7 +45,10 @@ class SpikeLinear(nnx.Module):
             it takes the active input indices ``int [..., event_capacity]`` padded with
             ``F`` (from :func:`jaxspike.events.to_indices` in the data loader, or
             :func:`jaxspike.spike_indices`), skipping the compaction; needs
-            ``event_capacity``.
+            ``event_capacity``. ``"packed"``: it takes the spikes bit-packed along the
+            feature axis, ``uint8 [..., ceil(F / 8)]`` from ``jnp.packbits(s, axis=-1)``,
+            and unpacks them where they are used (inside the time scan of
+            :class:`Fused`), so the input sequence costs 1 bit per spike in memory.
         compute_dtype: dtype of the matmul (e.g. ``jnp.bfloat16``: spikes are exact in
             it); the output is cast back to the input's dtype.
         use_bias: add a bias.
@@ -69,7 +72,7 @@ class SpikeLinear(nnx.Module):
         *,
         residual: Literal["dense", "packed"] = "dense",
         event_capacity: int | None = None,
-        inputs: Literal["spikes", "indices"] = "spikes",
+        inputs: Literal["spikes", "indices", "packed"] = "spikes",
         compute_dtype: Any = None,
         use_bias: bool = True,
         kernel_init: Any = _LECUN,
@@ -87,8 +90,10 @@ class SpikeLinear(nnx.Module):
             raise ValueError(
                 f"SpikeLinear: event_capacity must be None or an int >= 1, got {event_capacity!r}."
             )
-        if inputs not in ("spikes", "indices"):
-            raise ValueError(f"SpikeLinear: inputs must be 'spikes' or 'indices', got {inputs!r}.")
+        if inputs not in ("spikes", "indices", "packed"):
+            raise ValueError(
+                f"SpikeLinear: inputs must be 'spikes', 'indices' or 'packed', got {inputs!r}."
+            )
         if inputs == "indices" and event_capacity is None:
             raise ValueError(
                 "SpikeLinear: inputs='indices' needs event_capacity (the index slots per row)."
@@ -106,7 +111,7 @@ class SpikeLinear(nnx.Module):
         )
 
     def __call__(self, inputs: jax.Array) -> jax.Array:
-        """``inputs[..., F] -> outputs[..., H]``; ``inputs[..., K]`` with ``inputs="indices"``."""
+        """``inputs[..., F] -> outputs[..., H]`` (``[..., K]`` indices, ``[..., F/8]`` bytes)."""
         x = jnp.asarray(inputs)
         w_dtype = self.kernel[...].dtype
         if self.inputs == "indices":
@@ -127,11 +132,20 @@ class SpikeLinear(nnx.Module):
                 else y + jnp.broadcast_to(self.bias[...].astype(dtype), y.shape)
             )
             return y.astype(w_dtype)
+        out_dtype = x.dtype
+        if self.inputs == "packed":
+            n_bytes = -(-self.in_features // 8)
+            if x.dtype != jnp.uint8 or x.ndim < 1 or x.shape[-1] != n_bytes:
+                raise ValueError(
+                    f"SpikeLinear: inputs='packed' takes uint8 [..., {n_bytes}] (packbits of "
+                    f"{self.in_features} features), got {x.dtype} {x.shape}."
+                )
+            out_dtype = w_dtype
+            x = jnp.unpackbits(x, axis=-1, count=self.in_features).astype(w_dtype)
         if x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"SpikeLinear: inputs must end in {self.in_features} features, got shape {x.shape}."
             )
-        out_dtype = x.dtype
         dtype = self.compute_dtype or jnp.result_type(x.dtype, w_dtype)
         w = self.kernel[...].astype(dtype)
         b = None if self.bias is None else self.bias[...].astype(dtype)
