@@ -260,6 +260,31 @@ def _finish(counts: np.ndarray, dtype: Any, binary: bool) -> np.ndarray:
     return counts.astype(dtype)
 
 
+def _bin_events(
+    fn: str,
+    events: Any,
+    dims: tuple[int, ...],
+    n_pol: int,
+    f: Fraction,
+    feat: tuple[int, ...],
+    merge_polarities: bool,
+    n_time_bins: int | None,
+    time_window: Any,
+    t_start: int | None,
+    t_end: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat feature index and time bin (-1: dropped) of every event of one stream."""
+    events = _check_events(fn, events, need_y=len(dims) == 2)
+    t = events["t"].astype(np.int64)
+    if t_start is None:
+        t_start = int(t.min()) if t.size else 0
+    if time_window is None and t_end is None:
+        t_end = int(t.max()) + 1 if t.size else t_start + 1
+    cols = {name: events[name] for name in events.dtype.names or ()}
+    feat_index = _flat_index(fn, cols, dims, n_pol, f, feat, merge_polarities)
+    return feat_index, _time_bins(fn, t, t_start, t_end, n_time_bins, time_window)
+
+
 def to_dense(
     events: np.ndarray,
     *,
@@ -309,15 +334,9 @@ def to_dense(
     dims, n_pol, f, feat = _plan(
         fn, sensor_size, spatial_factor, merge_polarities, n_time_bins, time_window
     )
-    events = _check_events(fn, events, need_y=len(dims) == 2)
-    t = events["t"].astype(np.int64)
-    if t_start is None:
-        t_start = int(t.min()) if t.size else 0
-    if time_window is None and t_end is None:
-        t_end = int(t.max()) + 1 if t.size else t_start + 1
-    cols = {name: events[name] for name in events.dtype.names or ()}
-    feat_index = _flat_index(fn, cols, dims, n_pol, f, feat, merge_polarities)
-    k = _time_bins(fn, t, t_start, t_end, n_time_bins, time_window)
+    feat_index, k = _bin_events(
+        fn, events, dims, n_pol, f, feat, merge_polarities, n_time_bins, time_window, t_start, t_end
+    )
     if n_time_bins is None:
         n_bins = int(k.max()) + 1 if (k >= 0).any() else 0
     else:
@@ -437,15 +456,9 @@ def to_indices(
     dims, n_pol, f, feat = _plan(
         fn, sensor_size, spatial_factor, merge_polarities, n_time_bins, time_window
     )
-    events = _check_events(fn, events, need_y=len(dims) == 2)
-    t = events["t"].astype(np.int64)
-    if t_start is None:
-        t_start = int(t.min()) if t.size else 0
-    if time_window is None and t_end is None:
-        t_end = int(t.max()) + 1 if t.size else t_start + 1
-    cols = {name: events[name] for name in events.dtype.names or ()}
-    feat_index = _flat_index(fn, cols, dims, n_pol, f, feat, merge_polarities)
-    k = _time_bins(fn, t, t_start, t_end, n_time_bins, time_window)
+    feat_index, k = _bin_events(
+        fn, events, dims, n_pol, f, feat, merge_polarities, n_time_bins, time_window, t_start, t_end
+    )
     n_bins, n_feat = int(n_time_bins), math.prod(feat)
     keep = k >= 0
     # unique (bin, feature) pairs in increasing order: binary spikes, sorted per bin
