@@ -131,11 +131,15 @@ def li_parallel(params: LIParams, state: LIState, xs: jax.Array) -> tuple[LIStat
 
 # Position of the r-th set bit of a byte (r = 0..7), bits numbered from the most
 # significant one as `jnp.packbits` packs them; 8 where the byte has fewer than r + 1 bits.
-_BYTE_SELECT = np.full((256, 8), 8, np.int32)
-for _b in range(256):
-    _pos = [_i for _i in range(8) if (_b >> (7 - _i)) & 1]
-    _BYTE_SELECT[_b, : len(_pos)] = _pos
-del _b, _pos
+def _byte_select_table() -> np.ndarray:
+    table = np.full((256, 8), 8, np.int32)
+    for byte in range(256):
+        pos = [i for i in range(8) if (byte >> (7 - i)) & 1]
+        table[byte, : len(pos)] = pos
+    return table
+
+
+_BYTE_SELECT = _byte_select_table()
 _BYTE_COUNT = (_BYTE_SELECT < 8).sum(axis=1).astype(np.int32)  # set bits per byte
 _GROUP = 16  # index slots summed in one fused expression by `event_matmul`
 
