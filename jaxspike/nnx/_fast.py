@@ -114,6 +114,7 @@ class SpikeLinear(nnx.Module):
         """``inputs[..., F] -> outputs[..., H]`` (``[..., K]`` indices, ``[..., F/8]`` bytes)."""
         x = jnp.asarray(inputs)
         w_dtype = self.kernel[...].dtype
+        out_dtype = x.dtype
         if self.inputs == "indices":
             if not jnp.issubdtype(x.dtype, jnp.integer):
                 raise TypeError(
@@ -124,16 +125,8 @@ class SpikeLinear(nnx.Module):
                     f"SpikeLinear: index inputs must end in event_capacity={self.event_capacity}"
                     f" slots, got shape {x.shape}."
                 )
-            dtype = self.compute_dtype or w_dtype
-            y = event_matmul(x, self.kernel[...].astype(dtype))
-            y = (
-                y
-                if self.bias is None
-                else y + jnp.broadcast_to(self.bias[...].astype(dtype), y.shape)
-            )
-            return y.astype(w_dtype)
-        out_dtype = x.dtype
-        if self.inputs == "packed":
+            out_dtype = w_dtype
+        elif self.inputs == "packed":
             n_bytes = -(-self.in_features // 8)
             if x.dtype != jnp.uint8 or x.ndim < 1 or x.shape[-1] != n_bytes:
                 raise ValueError(
@@ -142,22 +135,23 @@ class SpikeLinear(nnx.Module):
                 )
             out_dtype = w_dtype
             x = jnp.unpackbits(x, axis=-1, count=self.in_features).astype(w_dtype)
-        if x.ndim < 1 or x.shape[-1] != self.in_features:
+        elif x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"SpikeLinear: inputs must end in {self.in_features} features, got shape {x.shape}."
             )
-        dtype = self.compute_dtype or jnp.result_type(x.dtype, w_dtype)
+        indices = self.inputs == "indices"
+        dtype = self.compute_dtype or (w_dtype if indices else jnp.result_type(x.dtype, w_dtype))
         w = self.kernel[...].astype(dtype)
         b = None if self.bias is None else self.bias[...].astype(dtype)
-        x = x.astype(dtype)
-        if self.event_capacity is not None:
-            y = event_matmul(spike_indices(x, capacity=self.event_capacity), w)
-            y = y if b is None else y + jnp.broadcast_to(b, y.shape)
+        if indices:
+            y = event_matmul(x, w)
+        elif self.event_capacity is not None:
+            y = event_matmul(spike_indices(x.astype(dtype), capacity=self.event_capacity), w)
         elif self.residual == "packed":
-            y = packed_linear(x, w, b)
+            return packed_linear(x.astype(dtype), w, b).astype(out_dtype)
         else:
-            y = x @ w
-            y = y if b is None else y + jnp.broadcast_to(b, y.shape)
+            y = x.astype(dtype) @ w
+        y = y if b is None else y + jnp.broadcast_to(b, y.shape)
         return y.astype(out_dtype)
 
 
