@@ -17,8 +17,8 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxspike.events import make_events, pack_spikes, to_dense, to_dense_batch, unpack_spikes
-from jaxspike.readers import read_nmnist_file, read_shd
+from jaxspike.data.events import make_events, pack_spikes, to_dense, to_dense_batch, unpack_spikes
+from jaxspike.data.readers import read_nmnist_file, read_shd
 
 
 def best_time(fn, repeats):

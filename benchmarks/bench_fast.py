@@ -2,7 +2,7 @@
 
 * event-driven input layer (:func:`jaxspike.event_matmul`) vs a dense matmul, binary
   input at p = 0.05, ``[6400, 700] @ [700, 256]`` (W1's first layer, T*B rows), with the
-  spike indices precomputed (by the data loader, :func:`jaxspike.events.to_indices`) and
+  spike indices precomputed (by the data loader, :func:`jaxspike.data.events.to_indices`) and
   computed in the graph (:func:`jaxspike.spike_indices`); forward and ``dL/dw``;
 * parallel-in-time leaky integrator (:func:`jaxspike.li_parallel`) vs the sequential scan,
   forward and forward+backward, T in {100, 1000, 10000};
@@ -28,7 +28,7 @@ import optax
 from flax import nnx
 
 import jaxspike as js
-from jaxspike._fast import event_matmul, li_parallel, spike_indices
+from jaxspike.ops.fast import event_matmul, li_parallel, spike_indices
 
 sys.path.insert(0, os.path.dirname(__file__))
 import bench_workloads as bw

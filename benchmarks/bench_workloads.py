@@ -41,7 +41,7 @@ Implementations (``--impls``):
   event-driven layers) with an event-driven first layer,
   ``SpikeLinear(inputs="indices")``, fed the indices of the active inputs of each step
   (``[T, B, K]``, K = the largest count rounded up to 16), computed once outside the timed
-  call as a data loader does (:func:`jaxspike.events.to_indices`). Same outputs; a
+  call as a data loader does (:func:`jaxspike.data.events.to_indices`). Same outputs; a
   different input format, so it is listed apart from the dense-input rows.
 * ``spyx``: Spyx 1.0 (``spyx.nn.Sequential`` + ``spyx.nn.run``), when installed.
 

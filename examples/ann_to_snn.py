@@ -4,7 +4,7 @@
     python examples/ann_to_snn.py --smoke    # MLP only, a few seconds, for the tests
 
 Trains an ANN with ordinary backpropagation (an MLP 64-128-10 and a small CNN with batch
-norm and average pooling), converts it with ``jaxspike.convert.convert`` (per-layer
+norm and average pooling), converts it with ``jaxspike.nnx.convert.convert`` (per-layer
 scales from the 99.9th percentile of the activations on the training images), runs the
 spiking network for up to ``T`` steps and prints the test accuracy after each ``T`` of a
 list, next to the ANN's, and the correlation between the spike rates of the hidden IF
@@ -24,8 +24,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from jaxspike import convert
-from jaxspike.datasets import load_digits, train_test_split
+from jaxspike.data.datasets import load_digits, train_test_split
+from jaxspike.nnx import convert
 
 STEPS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 

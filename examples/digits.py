@@ -28,7 +28,7 @@ from flax import nnx
 
 import jaxspike as js
 import jaxspike.nnx as jsnn
-from jaxspike.datasets import load_digits, train_test_split
+from jaxspike.data.datasets import load_digits, train_test_split
 from jaxspike.encoding import rate
 from jaxspike.losses import cross_entropy
 from jaxspike.readout import membrane_integral

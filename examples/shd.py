@@ -8,7 +8,7 @@
 The SHD files (Cramer et al. 2022) are not downloaded here: get ``shd_train.h5`` and
 ``shd_test.h5`` (gunzipped) from https://zenkelab.org/datasets/ and point the script at
 them. ``--synthetic`` instead writes a small data set in the same HDF5 layout
-(``jaxspike.readers.write_shd``): every class is a sweep of spikes across the cochlea
+(``jaxspike.data.readers.write_shd``): every class is a sweep of spikes across the cochlea
 channels with its own start, end and timing, so accuracy well above chance needs the
 order of the spikes in time, not only their channels.
 
@@ -39,7 +39,7 @@ from flax import nnx
 
 import jaxspike as js
 import jaxspike.nnx as jsnn
-from jaxspike.readers import SHD_N_CHANNELS, SpikeDataset, read_shd, write_shd
+from jaxspike.data.readers import SHD_N_CHANNELS, SpikeDataset, read_shd, write_shd
 
 N_CLASSES = 20
 

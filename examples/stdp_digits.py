@@ -38,10 +38,10 @@ import numpy as np
 import optax
 
 import jaxspike as js
-from jaxspike.competition import lateral_inhibition, wta_per_feature_map
-from jaxspike.datasets import load_digits, train_test_split
+from jaxspike.data.datasets import load_digits, train_test_split
 from jaxspike.encoding import latency
 from jaxspike.plasticity import kheradpisheh_stdp
+from jaxspike.plasticity.competition import lateral_inhibition, wta_per_feature_map
 
 _DN = ("NHWC", "HWIO", "NHWC")
 

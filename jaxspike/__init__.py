@@ -4,72 +4,71 @@ The top-level package is the functional core and imports only JAX and NumPy. Fla
 modules live in :mod:`jaxspike.nnx` and :mod:`jaxspike.linen`.
 """
 
-from jaxspike import competition as competition
-from jaxspike import datasets as datasets
+from jaxspike import data as data
 from jaxspike import delays as delays
 from jaxspike import encoding as encoding
-from jaxspike import events as events
 from jaxspike import losses as losses
+from jaxspike import neurons as neurons
+from jaxspike import ops as ops
 from jaxspike import plasticity as plasticity
 from jaxspike import plot as plot
-from jaxspike import readers as readers
 from jaxspike import readout as readout
 from jaxspike import regularizers as regularizers
-from jaxspike._alif import ALIFParams as ALIFParams
-from jaxspike._alif import ALIFState as ALIFState
-from jaxspike._alif import alif_init as alif_init
-from jaxspike._alif import alif_step as alif_step
-from jaxspike._cuba_lif import CubaLIFParams as CubaLIFParams
-from jaxspike._cuba_lif import CubaLIFState as CubaLIFState
-from jaxspike._cuba_lif import cuba_lif_init as cuba_lif_init
-from jaxspike._cuba_lif import cuba_lif_step as cuba_lif_step
-from jaxspike._fast import event_matmul as event_matmul
-from jaxspike._fast import li_parallel as li_parallel
-from jaxspike._fast import linear_recurrence as linear_recurrence
-from jaxspike._fast import packed_linear as packed_linear
-from jaxspike._fast import spike_indices as spike_indices
-from jaxspike._if import IFParams as IFParams
-from jaxspike._if import IFState as IFState
-from jaxspike._if import if_init as if_init
-from jaxspike._if import if_step as if_step
-from jaxspike._izhikevich import IZHIKEVICH_PRESETS as IZHIKEVICH_PRESETS
-from jaxspike._izhikevich import IzhikevichParams as IzhikevichParams
-from jaxspike._izhikevich import IzhikevichState as IzhikevichState
-from jaxspike._izhikevich import izhikevich_init as izhikevich_init
-from jaxspike._izhikevich import izhikevich_step as izhikevich_step
-from jaxspike._li import LIParams as LIParams
-from jaxspike._li import LIState as LIState
-from jaxspike._li import li_init as li_init
-from jaxspike._li import li_step as li_step
-from jaxspike._lif import CTLIFParams as CTLIFParams
-from jaxspike._lif import LIFParams as LIFParams
-from jaxspike._lif import LIFState as LIFState
-from jaxspike._lif import ctlif_init as ctlif_init
-from jaxspike._lif import ctlif_step as ctlif_step
-from jaxspike._lif import lif_init as lif_init
-from jaxspike._lif import lif_step as lif_step
-from jaxspike._registry import NEURONS as NEURONS
-from jaxspike._registry import Neuron as Neuron
-from jaxspike._registry import NeuronModel as NeuronModel
-from jaxspike._registry import create_neuron as create_neuron
-from jaxspike._reset import RESETS as RESETS
-from jaxspike._reset import fire as fire
-from jaxspike._scan import unroll as unroll
-from jaxspike._scan import unroll_batch_major as unroll_batch_major
-from jaxspike._spike import ForwardMode as ForwardMode
-from jaxspike._spike import spike as spike
-from jaxspike._surrogates import ATan as ATan
-from jaxspike._surrogates import Boxcar as Boxcar
-from jaxspike._surrogates import Exponential as Exponential
-from jaxspike._surrogates import FastSigmoid as FastSigmoid
-from jaxspike._surrogates import Gaussian as Gaussian
-from jaxspike._surrogates import Sigmoid as Sigmoid
-from jaxspike._surrogates import StraightThrough as StraightThrough
-from jaxspike._surrogates import SuperSpike as SuperSpike
-from jaxspike._surrogates import Surrogate as Surrogate
-from jaxspike._surrogates import Triangle as Triangle
-from jaxspike._surrogates import get_surrogate as get_surrogate
-from jaxspike._surrogates import surrogate_class as surrogate_class
+from jaxspike.neurons.alif import ALIFParams as ALIFParams
+from jaxspike.neurons.alif import ALIFState as ALIFState
+from jaxspike.neurons.alif import alif_init as alif_init
+from jaxspike.neurons.alif import alif_step as alif_step
+from jaxspike.neurons.cuba_lif import CubaLIFParams as CubaLIFParams
+from jaxspike.neurons.cuba_lif import CubaLIFState as CubaLIFState
+from jaxspike.neurons.cuba_lif import cuba_lif_init as cuba_lif_init
+from jaxspike.neurons.cuba_lif import cuba_lif_step as cuba_lif_step
+from jaxspike.neurons.iaf import IFParams as IFParams
+from jaxspike.neurons.iaf import IFState as IFState
+from jaxspike.neurons.iaf import if_init as if_init
+from jaxspike.neurons.iaf import if_step as if_step
+from jaxspike.neurons.izhikevich import IZHIKEVICH_PRESETS as IZHIKEVICH_PRESETS
+from jaxspike.neurons.izhikevich import IzhikevichParams as IzhikevichParams
+from jaxspike.neurons.izhikevich import IzhikevichState as IzhikevichState
+from jaxspike.neurons.izhikevich import izhikevich_init as izhikevich_init
+from jaxspike.neurons.izhikevich import izhikevich_step as izhikevich_step
+from jaxspike.neurons.li import LIParams as LIParams
+from jaxspike.neurons.li import LIState as LIState
+from jaxspike.neurons.li import li_init as li_init
+from jaxspike.neurons.li import li_step as li_step
+from jaxspike.neurons.lif import CTLIFParams as CTLIFParams
+from jaxspike.neurons.lif import LIFParams as LIFParams
+from jaxspike.neurons.lif import LIFState as LIFState
+from jaxspike.neurons.lif import ctlif_init as ctlif_init
+from jaxspike.neurons.lif import ctlif_step as ctlif_step
+from jaxspike.neurons.lif import lif_init as lif_init
+from jaxspike.neurons.lif import lif_step as lif_step
+from jaxspike.neurons.registry import NEURONS as NEURONS
+from jaxspike.neurons.registry import Neuron as Neuron
+from jaxspike.neurons.registry import NeuronModel as NeuronModel
+from jaxspike.neurons.registry import create_neuron as create_neuron
+from jaxspike.neurons.reset import RESETS as RESETS
+from jaxspike.neurons.reset import fire as fire
+from jaxspike.neurons.spike import ForwardMode as ForwardMode
+from jaxspike.neurons.spike import spike as spike
+from jaxspike.neurons.surrogates import ATan as ATan
+from jaxspike.neurons.surrogates import Boxcar as Boxcar
+from jaxspike.neurons.surrogates import Exponential as Exponential
+from jaxspike.neurons.surrogates import FastSigmoid as FastSigmoid
+from jaxspike.neurons.surrogates import Gaussian as Gaussian
+from jaxspike.neurons.surrogates import Sigmoid as Sigmoid
+from jaxspike.neurons.surrogates import StraightThrough as StraightThrough
+from jaxspike.neurons.surrogates import SuperSpike as SuperSpike
+from jaxspike.neurons.surrogates import Surrogate as Surrogate
+from jaxspike.neurons.surrogates import Triangle as Triangle
+from jaxspike.neurons.surrogates import get_surrogate as get_surrogate
+from jaxspike.neurons.surrogates import surrogate_class as surrogate_class
+from jaxspike.ops.fast import event_matmul as event_matmul
+from jaxspike.ops.fast import li_parallel as li_parallel
+from jaxspike.ops.fast import linear_recurrence as linear_recurrence
+from jaxspike.ops.fast import packed_linear as packed_linear
+from jaxspike.ops.fast import spike_indices as spike_indices
+from jaxspike.ops.scan import unroll as unroll
+from jaxspike.ops.scan import unroll_batch_major as unroll_batch_major
 
 __version__ = "0.1.0"
 
@@ -104,15 +103,14 @@ __all__ = [
     "Surrogate",
     "Triangle",
     "__version__",
-    "competition",
-    "datasets",
+    "data",
+    "neurons",
+    "ops",
     "delays",
     "encoding",
-    "events",
     "losses",
     "plasticity",
     "plot",
-    "readers",
     "readout",
     "regularizers",
     "alif_init",

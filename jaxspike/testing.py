@@ -27,9 +27,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxspike._scan import unroll
-from jaxspike._spike import spike
-from jaxspike._surrogates import Surrogate
+from jaxspike.neurons.spike import spike
+from jaxspike.neurons.surrogates import Surrogate
+from jaxspike.ops.scan import unroll
 
 __all__ = ["check_step", "check_surrogate"]
 

@@ -1,4 +1,4 @@
-"""Tests of jaxspike.competition against NumPy re-implementations of the definitions."""
+"""Tests of jaxspike.plasticity.competition against NumPy re-implementations of the definitions."""
 
 import jax
 import jax.numpy as jnp
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import jaxspike as js
-from jaxspike.competition import k_winners, lateral_inhibition, wta_per_feature_map
+from jaxspike.plasticity.competition import k_winners, lateral_inhibition, wta_per_feature_map
 
 
 def test_k_winners_matches_numpy_sort():

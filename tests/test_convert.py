@@ -1,4 +1,4 @@
-"""ANN-to-SNN conversion: transfer function, convergence, folding, errors (jaxspike.convert).
+"""ANN-to-SNN conversion: transfer function, convergence, folding, errors (jaxspike.nnx.convert).
 
 Expected values come from the analysis of the integrate-and-fire neuron with subtractive
 reset (docs/neurons/if.md): from rest, a constant input ``c`` per step (threshold 1,
@@ -17,7 +17,7 @@ import pytest
 from flax import nnx
 
 import jaxspike.nnx as jsnn
-from jaxspike import convert
+from jaxspike.nnx import convert
 
 
 def dense_chain(kernels, biases):

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxspike.events import (
+from jaxspike.data.events import (
     AUDIO_EVENT_DTYPE,
     EVENT_DTYPE,
     make_events,

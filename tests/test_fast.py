@@ -11,15 +11,15 @@ import pytest
 from flax import nnx
 
 import jaxspike as js
-from jaxspike._fast import (
+from jaxspike.nnx import LI, LIF, Sequential
+from jaxspike.nnx._fast import Fused, SpikeLinear
+from jaxspike.ops.fast import (
     event_matmul,
     li_parallel,
     linear_recurrence,
     packed_linear,
     spike_indices,
 )
-from jaxspike.nnx import LI, LIF, Sequential
-from jaxspike.nnx._fast import Fused, SpikeLinear
 
 RTOL, ATOL = 1e-5, 1e-5
 

@@ -17,7 +17,6 @@ from flax import linen as nn  # noqa: E402
 from flax import nnx  # noqa: E402
 
 import jaxspike.linen as jl  # noqa: E402
-from jaxspike.convert import Flatten, SumPool  # noqa: E402
 from jaxspike.nir import export_nir, import_nir, import_nir_fn  # noqa: E402
 from jaxspike.nnx import (  # noqa: E402
     CTLIF,
@@ -30,6 +29,7 @@ from jaxspike.nnx import (  # noqa: E402
     RecurrentCell,
     Sequential,
 )
+from jaxspike.nnx.convert import Flatten, SumPool  # noqa: E402
 
 
 def _x(shape, scale=1.5, seed=0):

@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxspike.events import make_events, to_dense_batch
-from jaxspike.readers import (
+from jaxspike.data.events import make_events, to_dense_batch
+from jaxspike.data.readers import (
     NMNIST_SENSOR_SIZE,
     SpikeDataset,
     read_nmnist,

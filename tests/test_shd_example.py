@@ -20,7 +20,7 @@ def load():
 
 
 def test_synthetic_files_are_valid_shd(tmp_path):
-    from jaxspike.readers import read_shd
+    from jaxspike.data.readers import read_shd
 
     shd = load()
     train, test = shd.write_synthetic(str(tmp_path), 30, 10, seed=0)

@@ -24,16 +24,16 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from jaxspike._scan import unroll as _unroll
-from jaxspike.delays import DelayState, Kernel, delay_step
-from jaxspike.nnx import _specs
-from jaxspike.nnx._delays import (
-    _layout,
+from jaxspike._layer import spec as _specs
+from jaxspike._layer.delays import (
     check_delayed_args,
     delayed_dense_sequence,
     empty_buffer,
     integer_delays,
+    layout,
 )
+from jaxspike.delays import DelayState, Kernel, delay_step
+from jaxspike.ops.scan import unroll as _unroll
 
 
 class DelayCell(nn.RNNCellBase):
@@ -129,7 +129,7 @@ class Delay(DelayCell):
         """Delay ``inputs`` (the call surface of :class:`flax.linen.RNN`)."""
         major = self.time_major if time_major is None else time_major
         return_carry = self.return_carry if return_carry is None else return_carry
-        x = self.prepare(_layout(type(self).__name__, inputs, major))
+        x = self.prepare(layout(type(self).__name__, inputs, major))
         xs = x if major else jnp.swapaxes(x, 0, 1)
         if initial_carry is None:
             initial_carry = self.initialize_carry(None, xs.shape[1:], dtype=xs.dtype)

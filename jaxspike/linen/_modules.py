@@ -18,9 +18,9 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from jaxspike._surrogates import FastSigmoid, Surrogate
-from jaxspike.nnx import _specs
-from jaxspike.nnx._layers import RecurrentState
+from jaxspike._layer import spec as _specs
+from jaxspike._layer.spec import RecurrentState
+from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
 _RECURRENT_INIT = nn.initializers.orthogonal()
 

@@ -367,7 +367,7 @@ def _pool_spec(layer: Any) -> tuple[str, tuple[int, ...], Any, Any, bool] | None
     """``(kind, window, strides, padding, count_include_pad)`` of a recognised pooling."""
     from flax import linen as nn
 
-    from jaxspike.convert import SumPool
+    from jaxspike.nnx.convert import SumPool
 
     if isinstance(layer, SumPool):
         window = tuple(layer.window_shape)
@@ -406,19 +406,20 @@ def _pool(nir: Any, layer: str, spec: tuple, chain: _Chain) -> None:
 
 
 def _is_flatten(layer: Any, jshape: tuple[int, ...], lead: int) -> bool:
-    """True for :class:`jaxspike.convert.Flatten` or a function that flattens each sample.
+    """True for :class:`jaxspike.nnx.convert.Flatten` or a function that flattens each sample.
 
     A function is probed once on ``arange`` (with ``lead`` leading batch axes): it is a
     flatten exactly when it returns the same numbers, in the same order, as one axis.
     """
-    from jaxspike.convert import Flatten, _is_reshape
+    from jaxspike._layer.probe import reshape_probe
+    from jaxspike.nnx.convert import Flatten
 
     if isinstance(layer, Flatten):
         return lead == 1
     if not callable(layer) or len(jshape) < 2:
         return False
     lead_shape = (6,) if lead == 1 else (2, 3)
-    return _is_reshape(layer, lead_shape + jshape) == (*lead_shape[1:], math.prod(jshape))
+    return reshape_probe(layer, lead_shape + jshape) == (*lead_shape[1:], math.prod(jshape))
 
 
 def _flatten(nir: Any, chain: _Chain) -> None:
@@ -448,7 +449,7 @@ def _kind(layer: Any) -> str:
         return "conv"
     if _pool_spec(layer) is not None:
         return "pool"
-    from jaxspike.convert import Flatten
+    from jaxspike.nnx.convert import Flatten
 
     return "flat" if isinstance(layer, Flatten) else "other"
 
@@ -469,7 +470,7 @@ def _unsupported(label: str, flax_kind: str) -> ValueError:
         f"export_nir: layer {label} is not supported; supported layers are {flax_kind}, "
         "jaxspike neuron layers and cells (IF, LIF, CTLIF, CubaLIF, LI), RecurrentCell around "
         "them, average pooling written as functools.partial(nnx.avg_pool, window_shape=..., "
-        "strides=...), jaxspike.convert.SumPool, and jaxspike.convert.Flatten() (or a "
+        "strides=...), jaxspike.nnx.convert.SumPool, and jaxspike.nnx.convert.Flatten() (or a "
         "function that only flattens each sample). A lambda or other function that does "
         "anything else cannot be identified: rewrite it as one of these."
     )
@@ -564,8 +565,8 @@ def _export_linen(
 ) -> _Chain:
     from flax import linen as nn
 
+    from jaxspike._layer import spec as _specs
     from jaxspike.linen import NeuronCell, TimeDistributed
-    from jaxspike.nnx import _specs
 
     params = variables.get("params", {}) if variables is not None else {}
     layers = list(model.layers) if isinstance(model, nn.Sequential) else [model]
@@ -751,8 +752,8 @@ def export_nir(
     Args:
         model: a :class:`jaxspike.nnx.Sequential` (or one layer or cell) of supported
             layers (``nnx.Linear``, ``nnx.Conv``, average pooling as
-            ``functools.partial(nnx.avg_pool, ...)``, :class:`jaxspike.convert.SumPool`,
-            :class:`jaxspike.convert.Flatten`, jaxspike neurons), a
+            ``functools.partial(nnx.avg_pool, ...)``, :class:`jaxspike.nnx.convert.SumPool`,
+            :class:`jaxspike.nnx.convert.Flatten`, jaxspike neurons), a
             ``flax.linen.Sequential`` of the Linen equivalents (with ``variables``), or a
             model returned by :func:`jaxspike.nir.import_nir` (convention ``"nir"`` or
             ``"jaxspike"``). See ``docs/guides/nir.md`` for the table.

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 import jax.numpy as jnp
 
-from jaxspike._surrogates import FastSigmoid, Surrogate, get_surrogate
 from jaxspike._validate import check_choice
+from jaxspike.neurons.surrogates import FastSigmoid, Surrogate, get_surrogate
 from jaxspike.nir import _run
 from jaxspike.nir._conventions import CONVENTIONS, Convention
 from jaxspike.nir._graph import (

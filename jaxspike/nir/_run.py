@@ -27,13 +27,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxspike._reset import fire
-from jaxspike._scan import unroll
-from jaxspike._spike import spike
-from jaxspike._surrogates import Surrogate
 from jaxspike.delays import DelayState, delay_init, delay_step
+from jaxspike.neurons.reset import fire
+from jaxspike.neurons.spike import spike
+from jaxspike.neurons.surrogates import Surrogate
 from jaxspike.nir._conventions import Convention
 from jaxspike.nir._graph import NEURON_TYPES, Op, Program
+from jaxspike.ops.scan import unroll
 
 # Parameters that are fixed by the file and never trained.
 FIXED = ("v_init", "v_reset_mask")

@@ -8,6 +8,7 @@ a network one module and :class:`Streaming` runs it online, keeping the neuron s
 functional core.
 """
 
+# ANN-to-SNN conversion builds these layers, so it is imported last.
 from jaxspike.nnx._cells import ALIFCell as ALIFCell
 from jaxspike.nnx._cells import CTLIFCell as CTLIFCell
 from jaxspike.nnx._cells import CubaLIFCell as CubaLIFCell
@@ -47,7 +48,12 @@ from jaxspike.nnx._train import load_checkpoint as load_checkpoint
 from jaxspike.nnx._train import save_checkpoint as save_checkpoint
 from jaxspike.nnx._train import train_step as train_step
 
+# isort: split
+# ANN-to-SNN conversion builds the layers above, so it is imported last.
+from jaxspike.nnx import convert as convert
+
 __all__ = [
+    "convert",
     "Delay",
     "DelayCell",
     "DelayedLinear",

@@ -7,7 +7,7 @@ spikes (the membrane for :class:`LICell`). The feature axis is last; any leading
 (batch, or height and width after :class:`flax.nnx.Conv`) are neurons too.
 
 A cell only declares parameters and calls the functional core: its parameters are
-mapped to ``<Model>Params`` (see :mod:`jaxspike.nnx._specs` for the reparameterization
+mapped to ``<Model>Params`` (see :mod:`jaxspike._layer.spec` for the reparameterization
 of learnable ones) and the step is ``functools.partial(<model>_step, params, **options)``.
 """
 
@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxspike._surrogates import FastSigmoid, Surrogate
-from jaxspike.nnx import _specs
+from jaxspike._layer import spec as _specs
+from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
 StepFn = Callable[[Any, jax.Array], tuple[Any, jax.Array]]
 

@@ -16,8 +16,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxspike._scan import unroll as _unroll
 from jaxspike.nnx._layers import RNN
+from jaxspike.ops.scan import unroll as _unroll
 
 
 class TimeDistributed(nnx.Module):

@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxspike._fast import event_matmul, packed_linear, spike_indices
 from jaxspike.nnx._compose import Sequential
+from jaxspike.ops.fast import event_matmul, packed_linear, spike_indices
 
 _ZEROS = nnx.initializers.zeros_init()
 _LECUN = nnx.initializers.lecun_normal()
@@ -43,7 +43,7 @@ class SpikeLinear(nnx.Module):
             spikes in a row lose the extra ones.
         inputs: ``"spikes"``: the layer takes binary spikes ``[..., F]``. ``"indices"``:
             it takes the active input indices ``int [..., event_capacity]`` padded with
-            ``F`` (from :func:`jaxspike.events.to_indices` in the data loader, or
+            ``F`` (from :func:`jaxspike.data.events.to_indices` in the data loader, or
             :func:`jaxspike.spike_indices`), skipping the compaction; needs
             ``event_capacity``. ``"packed"``: it takes the spikes bit-packed along the
             feature axis, ``uint8 [..., ceil(F / 8)]`` from ``jnp.packbits(s, axis=-1)``,

@@ -10,23 +10,18 @@ Inputs are ``[B, T, *neurons, F]`` (``[T, B, ...]`` with ``time_major=True``): d
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxspike.nnx import _cells, _specs
+from jaxspike._layer import spec as _specs
+from jaxspike._layer.spec import RecurrentState
+from jaxspike.nnx import _cells
 from jaxspike.nnx._cells import SpikingCell, StepFn
 
 _RECURRENT_INIT = nnx.initializers.orthogonal()
-
-
-class RecurrentState(NamedTuple):
-    """Carry of :class:`RecurrentCell`: the neuron state and the last output."""
-
-    neuron: Any
-    out: jax.Array
 
 
 class RecurrentCell(SpikingCell):

@@ -477,7 +477,7 @@ def kheradpisheh_stdp(
     amplitude per step stays :math:`\le 1`. Online, inside a time scan, "fired at or
     before the winner" is the latch ``pre_fired`` (1 once the input has spiked) at the
     step the winner fires, so this function is called at every step with that step's
-    winners (e.g. from :func:`jaxspike.competition.wta_per_feature_map`, which picks at
+    winners (e.g. from :func:`jaxspike.plasticity.competition.wta_per_feature_map`, which picks at
     most one per feature map). Kernels of maps without a winner are left unchanged.
 
     Works for convolutions (``w [kh, kw, C_in, C_out]``, ``pre_fired [..., H, W, C_in]``,

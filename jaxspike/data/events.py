@@ -114,7 +114,7 @@ def _check_events(fn: str, events: Any, need_y: bool | None = None) -> np.ndarra
     if not isinstance(events, np.ndarray) or events.dtype.names is None:
         raise TypeError(
             f"{fn}: events must be a NumPy structured array with fields x, t (and y, p), "
-            f"got {type(events).__name__}; build one with jaxspike.events.make_events."
+            f"got {type(events).__name__}; build one with jaxspike.data.events.make_events."
         )
     names = events.dtype.names
     for field in ("x", "t"):

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -62,6 +61,7 @@ from flax import linen as nn
 from flax import nnx
 
 from jaxspike import encoding
+from jaxspike._layer.probe import reshape_probe
 from jaxspike.nnx import LI, RNN, IFCell, Sequential
 
 __all__ = ["Flatten", "SumPool", "SpikingModel", "activations", "convert", "prepare"]
@@ -311,18 +311,6 @@ def _fold(fn: str, name: str, layer: Any, sub: Any, plan: list[_Op]) -> None:
     prev.name = f"{prev.name} + {name}"
 
 
-def _is_reshape(fn: Callable[[Any], Any], shape: tuple[int, ...]) -> tuple[int, ...] | None:
-    """The per-sample output shape when ``fn`` only reshapes each sample, else ``None``."""
-    probe = jnp.arange(math.prod(shape), dtype=jnp.float32).reshape(shape)
-    try:
-        out = jnp.asarray(fn(probe))
-    except Exception:  # any failure means "not a reshape"
-        return None
-    if out.shape[:1] != shape[:1] or out.size != probe.size:
-        return None
-    return tuple(out.shape[1:]) if bool(jnp.array_equal(out.ravel(), probe.ravel())) else None
-
-
 def _parse(
     fn: str, model: Any, variables: Any, sample_shape: tuple[int, ...], max_pool: str
 ) -> list[_Op]:
@@ -360,7 +348,7 @@ def _simple(fn: str, name: str, layer: Any, shape: tuple[int, ...], max_pool: st
         raise ValueError(
             f"{fn}: {name}: max pooling has no exact integrate-and-fire equivalent; retrain "
             "with nnx.avg_pool, or pass max_pool='avg' to replace it by average pooling "
-            "(this changes the network: check the accuracy of jaxspike.convert.prepare)."
+            "(this changes the network: check the accuracy of jaxspike.nnx.convert.prepare)."
         )
     if base in _ACTIVATIONS:
         raise ValueError(
@@ -369,7 +357,7 @@ def _simple(fn: str, name: str, layer: Any, shape: tuple[int, ...], max_pool: st
             "softmax: it does not change the argmax)."
         )
     if not isinstance(layer, (nnx.Module, nn.Module)) and callable(layer):
-        target = _is_reshape(layer, shape)
+        target = reshape_probe(layer, shape)
         if target is not None:
             return _Linear(name, _Reshape(target))
     raise ValueError(

@@ -96,9 +96,11 @@ class FastSigmoid(Surrogate):
     slope: float = 25.0
 
     def __call__(self, x: jax.Array) -> jax.Array:
+        """The surrogate derivative used in the backward pass (the spike's pseudo-gradient)."""
         return 1.0 / (1.0 + self.slope * jnp.abs(x)) ** 2
 
     def smooth(self, x: jax.Array) -> jax.Array:
+        """The smooth step function whose derivative is :meth:`__call__`."""
         return x / (1.0 + self.slope * jnp.abs(x))
 
 
@@ -128,10 +130,12 @@ class Sigmoid(Surrogate):
     slope: float = 25.0
 
     def __call__(self, x: jax.Array) -> jax.Array:
+        """The surrogate derivative used in the backward pass (the spike's pseudo-gradient)."""
         s = jax.nn.sigmoid(self.slope * x)
         return self.slope * s * (1.0 - s)
 
     def smooth(self, x: jax.Array) -> jax.Array:
+        """The smooth step function whose derivative is :meth:`__call__`."""
         return jax.nn.sigmoid(self.slope * x)
 
 
@@ -160,9 +164,11 @@ class ATan(Surrogate):
     alpha: float = 2.0
 
     def __call__(self, x: jax.Array) -> jax.Array:
+        """The surrogate derivative used in the backward pass (the spike's pseudo-gradient)."""
         return (self.alpha / 2.0) / (1.0 + (math.pi * self.alpha * x / 2.0) ** 2)
 
     def smooth(self, x: jax.Array) -> jax.Array:
+        """The smooth step function whose derivative is :meth:`__call__`."""
         return jnp.arctan(math.pi * self.alpha * x / 2.0) / math.pi + 0.5
 
 
@@ -191,9 +197,11 @@ class Triangle(Surrogate):
     height: float = 1.0
 
     def __call__(self, x: jax.Array) -> jax.Array:
+        """The surrogate derivative used in the backward pass (the spike's pseudo-gradient)."""
         return self.height * jnp.maximum(0.0, 1.0 - jnp.abs(x) / self.width)
 
     def smooth(self, x: jax.Array) -> jax.Array:
+        """The smooth step function whose derivative is :meth:`__call__`."""
         xc = jnp.clip(x, -self.width, self.width)
         return self.height * (xc - xc * jnp.abs(xc) / (2.0 * self.width))
 
@@ -221,9 +229,11 @@ class Boxcar(Surrogate):
     height: float = 1.0
 
     def __call__(self, x: jax.Array) -> jax.Array:
+        """The surrogate derivative used in the backward pass (the spike's pseudo-gradient)."""
         return jnp.where(jnp.abs(x) < self.width / 2.0, self.height, 0.0).astype(x.dtype)
 
     def smooth(self, x: jax.Array) -> jax.Array:
+        """The smooth step function whose derivative is :meth:`__call__`."""
         return self.height * jnp.clip(x, -self.width / 2.0, self.width / 2.0)
 
 
@@ -246,9 +256,11 @@ class StraightThrough(Surrogate):
     """
 
     def __call__(self, x: jax.Array) -> jax.Array:
+        """The surrogate derivative used in the backward pass (the spike's pseudo-gradient)."""
         return jnp.ones_like(x)
 
     def smooth(self, x: jax.Array) -> jax.Array:
+        """The smooth step function whose derivative is :meth:`__call__`."""
         return x
 
 
@@ -276,10 +288,12 @@ class Gaussian(Surrogate):
     sigma: float = 0.5
 
     def __call__(self, x: jax.Array) -> jax.Array:
+        """The surrogate derivative used in the backward pass (the spike's pseudo-gradient)."""
         z = x / self.sigma
         return jnp.exp(-0.5 * z * z) / (self.sigma * math.sqrt(2.0 * math.pi))
 
     def smooth(self, x: jax.Array) -> jax.Array:
+        """The smooth step function whose derivative is :meth:`__call__`."""
         return 0.5 * (1.0 + jax.scipy.special.erf(x / (self.sigma * math.sqrt(2.0))))
 
 
@@ -307,9 +321,11 @@ class Exponential(Surrogate):
     beta: float = 5.0
 
     def __call__(self, x: jax.Array) -> jax.Array:
+        """The surrogate derivative used in the backward pass (the spike's pseudo-gradient)."""
         return self.alpha * jnp.exp(-self.beta * jnp.abs(x))
 
     def smooth(self, x: jax.Array) -> jax.Array:
+        """The smooth step function whose derivative is :meth:`__call__`."""
         # Written per branch (not with sign/abs) so that autodiff gives S'(0) = alpha.
         pos = x >= 0
         up = -jnp.expm1(-self.beta * jnp.where(pos, x, 0.0))

@@ -13,7 +13,7 @@ Nothing is downloaded: point the readers at files you have.
   :func:`read_nmnist` reads a split directory ``<root>/<label>/*.bin``.
 
 Both return :class:`EventSamples` (a list of structured event arrays in the layout of
-:mod:`jaxspike.events`, the labels and the sensor size). :meth:`SpikeDataset.from_events`
+:mod:`jaxspike.data.events`, the labels and the sensor size). :meth:`SpikeDataset.from_events`
 bins them, bit-packs them along time and puts the whole set on the accelerator;
 :meth:`SpikeDataset.batches` shuffles and batches on the device and unpacks each batch
 inside :func:`jax.jit`. Data read with tonic can be passed to
@@ -42,7 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxspike.events import (
+from jaxspike.data.events import (
     AUDIO_EVENT_DTYPE,
     EVENT_DTYPE,
     pack_spikes,
@@ -64,7 +64,7 @@ class EventSamples(NamedTuple):
     """Event streams of a data set split.
 
     Attributes:
-        events: one structured event array per sample (:mod:`jaxspike.events` layout).
+        events: one structured event array per sample (:mod:`jaxspike.data.events` layout).
         labels: ``int32`` class of each sample, shape ``(n_samples,)``.
         sensor_size: tonic-style sensor size, e.g. ``(700,)`` or ``(34, 34, 2)``.
     """
@@ -105,7 +105,7 @@ def read_shd(
         max_samples: read only the first samples (for quick experiments).
 
     Returns:
-        :class:`EventSamples` with :data:`~jaxspike.events.AUDIO_EVENT_DTYPE` events,
+        :class:`EventSamples` with :data:`~jaxspike.data.events.AUDIO_EVENT_DTYPE` events,
         sorted by time within each sample as stored, and ``sensor_size=(n_channels,)``.
 
     Raises:
@@ -246,7 +246,7 @@ def write_shd(
 def read_nmnist_file(
     path: str | os.PathLike[str], *, sensor_size: Sequence[int] | None = NMNIST_SENSOR_SIZE
 ) -> np.ndarray:
-    """Read one N-MNIST / N-Caltech101 ``.bin`` file into :data:`~jaxspike.events.EVENT_DTYPE`.
+    """Read one N-MNIST / N-Caltech101 ``.bin`` file into :data:`~jaxspike.data.events.EVENT_DTYPE`.
 
     Each event is 40 bits, most significant first: ``x`` (8 bits), ``y`` (8 bits),
     polarity (1 bit; 1 = ON -> ``p = 1``), timestamp in microseconds (23 bits). As in
@@ -397,11 +397,11 @@ class SpikeDataset:
 
         Conversion runs in chunks of ``chunk`` samples, so the host never holds more
         than one dense chunk. ``to_dense_kwargs`` go to
-        :func:`~jaxspike.events.to_dense_batch` (``time_window``, ``spatial_factor``,
+        :func:`~jaxspike.data.events.to_dense_batch` (``time_window``, ``spatial_factor``,
         ``merge_polarities``, ``t_start``, ``t_end``).
 
         Example:
-            >>> from jaxspike.events import make_events
+            >>> from jaxspike.data.events import make_events
             >>> ev = [make_events(x=[0, 5], t=[0, 20_000]), make_events(x=[3], t=[9_999])]
             >>> ds = SpikeDataset.from_events(ev, [0, 1], sensor_size=(6,),
             ...                               n_time_bins=3, time_window=10_000)

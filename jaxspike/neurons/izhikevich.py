@@ -32,10 +32,10 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxspike._reset import check_options
-from jaxspike._spike import spike
-from jaxspike._surrogates import FastSigmoid, Surrogate
 from jaxspike._validate import broadcast_param, check_dt, check_input, check_not_nan
+from jaxspike.neurons.reset import check_options
+from jaxspike.neurons.spike import spike
+from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
 #: (a, b, c, d) of the cortical and thalamic cell classes of Izhikevich (2003), Fig. 2.
 IZHIKEVICH_PRESETS: dict[str, tuple[float, float, float, float]] = {

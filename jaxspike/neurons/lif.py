@@ -45,8 +45,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxspike._reset import Reset, check_options, fire, refractory_count, refractory_gate
-from jaxspike._surrogates import FastSigmoid, Surrogate
 from jaxspike._validate import (
     broadcast_param,
     check_choice,
@@ -57,6 +55,8 @@ from jaxspike._validate import (
     check_positive,
     is_concrete,
 )
+from jaxspike.neurons.reset import Reset, check_options, fire, refractory_count, refractory_gate
+from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
 
 class LIFParams(NamedTuple):

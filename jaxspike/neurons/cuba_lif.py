@@ -28,8 +28,6 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxspike._reset import Reset, check_options, fire
-from jaxspike._surrogates import FastSigmoid, Surrogate
 from jaxspike._validate import (
     broadcast_param,
     check_dt,
@@ -38,6 +36,8 @@ from jaxspike._validate import (
     check_not_nan,
     check_positive,
 )
+from jaxspike.neurons.reset import Reset, check_options, fire
+from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
 
 class CubaLIFParams(NamedTuple):

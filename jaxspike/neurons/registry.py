@@ -6,12 +6,12 @@ import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from jaxspike._alif import ALIFParams, alif_init, alif_step
-from jaxspike._cuba_lif import CubaLIFParams, cuba_lif_init, cuba_lif_step
-from jaxspike._if import IFParams, if_init, if_step
-from jaxspike._izhikevich import IzhikevichParams, izhikevich_init, izhikevich_step
-from jaxspike._li import LIParams, li_init, li_step
-from jaxspike._lif import CTLIFParams, LIFParams, ctlif_step, lif_init, lif_step
+from jaxspike.neurons.alif import ALIFParams, alif_init, alif_step
+from jaxspike.neurons.cuba_lif import CubaLIFParams, cuba_lif_init, cuba_lif_step
+from jaxspike.neurons.iaf import IFParams, if_init, if_step
+from jaxspike.neurons.izhikevich import IzhikevichParams, izhikevich_init, izhikevich_step
+from jaxspike.neurons.li import LIParams, li_init, li_step
+from jaxspike.neurons.lif import CTLIFParams, LIFParams, ctlif_step, lif_init, lif_step
 
 
 class NeuronModel(NamedTuple):

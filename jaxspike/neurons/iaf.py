@@ -24,9 +24,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxspike._reset import Reset, check_options, fire, refractory_count, refractory_gate
-from jaxspike._surrogates import FastSigmoid, Surrogate
 from jaxspike._validate import broadcast_param, check_input, check_not_nan, check_positive
+from jaxspike.neurons.reset import Reset, check_options, fire, refractory_count, refractory_gate
+from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
 
 class IFParams(NamedTuple):

@@ -24,8 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxspike._li import LIParams, LIState
 from jaxspike._validate import broadcast_param
+from jaxspike.neurons.li import LIParams, LIState
 
 
 def _combine(left: tuple[jax.Array, jax.Array], right: tuple[jax.Array, jax.Array]) -> Any:
@@ -275,7 +275,7 @@ def event_matmul(indices: jax.Array, w: jax.Array) -> jax.Array:
 
     Args:
         indices: ``int [..., K]`` from :func:`spike_indices` or
-            :func:`jaxspike.events.to_indices`.
+            :func:`jaxspike.data.events.to_indices`.
         w: weights ``[F, H]``.
 
     Returns:

@@ -17,7 +17,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxspike._surrogates import Surrogate, get_surrogate, surrogate_class
+from jaxspike.neurons.surrogates import Surrogate, get_surrogate, surrogate_class
 
 
 @surrogate_class
@@ -36,9 +36,11 @@ class ForwardMode(Surrogate):
     inner: Surrogate
 
     def __call__(self, x: jax.Array) -> jax.Array:
+        """The surrogate derivative used in the backward pass (the spike's pseudo-gradient)."""
         return self.inner(x)
 
     def smooth(self, x: jax.Array) -> jax.Array:
+        """The smooth step function whose derivative is :meth:`__call__`."""
         return self.inner.smooth(x)
 
 

@@ -21,14 +21,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxspike._alif import ALIFParams, alif_init, alif_step
-from jaxspike._cuba_lif import CubaLIFParams, cuba_lif_init, cuba_lif_step
-from jaxspike._if import IFParams, if_init, if_step
-from jaxspike._izhikevich import IzhikevichParams, izhikevich_init, izhikevich_step
-from jaxspike._li import LIParams, li_init, li_step
-from jaxspike._lif import CTLIFParams, LIFParams, ctlif_step, lif_init, lif_step
-from jaxspike._scan import unroll as unroll_fn
 from jaxspike._validate import is_concrete
+from jaxspike.neurons.alif import ALIFParams, alif_init, alif_step
+from jaxspike.neurons.cuba_lif import CubaLIFParams, cuba_lif_init, cuba_lif_step
+from jaxspike.neurons.iaf import IFParams, if_init, if_step
+from jaxspike.neurons.izhikevich import IzhikevichParams, izhikevich_init, izhikevich_step
+from jaxspike.neurons.li import LIParams, li_init, li_step
+from jaxspike.neurons.lif import CTLIFParams, LIFParams, ctlif_step, lif_init, lif_step
+from jaxspike.ops.scan import unroll as unroll_fn
 
 
 class Spec(NamedTuple):
@@ -246,3 +246,10 @@ def run_sequence(
     if not time_major:
         ys = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), ys)
     return (final, ys) if return_carry else ys
+
+
+class RecurrentState(NamedTuple):
+    """Carry of :class:`RecurrentCell`: the neuron state and the last output."""
+
+    neuron: Any
+    out: jax.Array

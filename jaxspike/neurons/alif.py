@@ -26,9 +26,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxspike._reset import Reset, check_options, fire
-from jaxspike._surrogates import FastSigmoid, Surrogate
 from jaxspike._validate import broadcast_param, check_in_range, check_input, check_not_nan
+from jaxspike.neurons.reset import Reset, check_options, fire
+from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
 
 class ALIFParams(NamedTuple):

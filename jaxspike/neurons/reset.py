@@ -24,9 +24,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxspike._spike import spike
-from jaxspike._surrogates import Surrogate, get_surrogate
 from jaxspike._validate import check_choice
+from jaxspike.neurons.spike import spike
+from jaxspike.neurons.surrogates import Surrogate, get_surrogate
 
 Reset = Literal["subtract", "zero", "none"]
 RESETS: tuple[str, ...] = ("subtract", "zero", "none")

@@ -1,0 +1,12 @@
+"""Event data: binning of event streams, readers of neuromorphic file formats, bundled data.
+
+- :mod:`jaxspike.data.events`: event streams to dense or index tensors, augmentations;
+- :mod:`jaxspike.data.readers`: SHD (HDF5) and N-MNIST (binary) readers and writers;
+- :mod:`jaxspike.data.datasets`: the data sets shipped with the package.
+"""
+
+from jaxspike.data import datasets as datasets
+from jaxspike.data import events as events
+from jaxspike.data import readers as readers
+
+__all__ = ["datasets", "events", "readers"]
