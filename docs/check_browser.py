@@ -99,10 +99,18 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # The browser may drop a connection early (an aborted 404); that is not an error
+        # of the site, and the page's own checks report what the reader sees.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     """Serve ``root`` on an ephemeral port of 127.0.0.1; returns the server and base URL."""
     handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _QuietServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
@@ -158,9 +166,11 @@ def check_page(context, base: str, name: str, shot_dir: Path | None) -> list[str
     for err in math["errors"]:
         problems.append(f"MathJax error: {err}")
     text = page.evaluate(_VISIBLE_TEXT_JS)
-    for match in list(RAW_TEX.finditer(text))[:3]:
-        around = text[max(0, match.start() - 40) : match.end() + 40].replace("\n", " ")
-        problems.append(f"raw TeX on the page: ...{around}...")
+    matches = list(RAW_TEX.finditer(text))
+    if matches:
+        first = matches[0]
+        around = text[max(0, first.start() - 40) : first.end() + 40].replace("\n", " ")
+        problems.append(f"raw TeX on the page ({len(matches)} places), first: ...{around}...")
     for img in page.evaluate(_IMAGES_JS):
         if not img["ok"]:
             problems.append(f"image did not load or is empty: {img['src']}")
