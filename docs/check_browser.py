@@ -157,7 +157,6 @@ def check_page(context, base: str, name: str, shot_dir: Path | None) -> list[str
 
     page.route("**/*", route)
     page.goto(base + name + ".html", wait_until="load", timeout=30_000)
-    page.wait_for_load_state("networkidle", timeout=30_000)
     math = page.evaluate(_MATH_JS)
     if math["elements"] and not math["mathjax"]:
         problems.append(f"{math['elements']} formulas but MathJax did not load")
