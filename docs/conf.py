@@ -15,6 +15,10 @@ cannot run it)::
        plt.plot([0, 1], [0, 1])
     ```
 
+In tutorials, write the plot's code in doctest form (``>>>`` lines, a blank line before
+the closing fence) with ``:include-source: true``: the code the reader sees is then the
+code that draws the figure and the code that the page's doctests run.
+
 The build needs no network access, and neither do the built pages: MathJax is copied
 into the site from the ``sphinx-mathjax-offline`` package (``_ext/local_mathjax.py``).
 ``_ext/figure_check.py`` fails the build when a page refers to a missing or empty image;
