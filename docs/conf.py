@@ -15,7 +15,14 @@ cannot run it)::
        plt.plot([0, 1], [0, 1])
     ```
 
-The build needs no network access.
+In tutorials, write the plot's code in doctest form (``>>>`` lines, a blank line before
+the closing fence) with ``:include-source: true``: the code the reader sees is then the
+code that draws the figure and the code that the page's doctests run.
+
+The build needs no network access, and neither do the built pages: MathJax is copied
+into the site from the ``sphinx-mathjax-offline`` package (``_ext/local_mathjax.py``).
+``_ext/figure_check.py`` fails the build when a page refers to a missing or empty image;
+``check_browser.py`` then opens the key pages in headless Chromium.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, os.path.abspath("_ext"))
 
 from matplotlib.sphinxext.plot_directive import PlotDirective
 
@@ -42,11 +50,13 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx.ext.intersphinx",
     "matplotlib.sphinxext.plot_directive",
+    "local_mathjax",
+    "figure_check",
 ]
 
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**/.ipynb_checkpoints"]
+exclude_patterns = ["_build", "_ext", "Thumbs.db", ".DS_Store", "**/.ipynb_checkpoints"]
 
 # -- MyST ------------------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
@@ -76,14 +86,26 @@ plot_apply_rcparams = True
 plot_pre_code = "import numpy as np\nimport matplotlib.pyplot as plt\n"
 
 # -- HTML ------------------------------------------------------------------------------
-html_theme = "alabaster"
+# sphinx-book-theme, as in the JAX, Flax and optax documentation. Each page offers its
+# source (the download button and the "Show Source" link in the footer lead to the page's
+# Markdown, copied into the site), the version is in the title and the footer, and nothing
+# is loaded from another host.
+html_theme = "sphinx_book_theme"
 html_title = f"jaxspike {release}"
+html_copy_source = True
+html_show_sourcelink = True
+html_last_updated_fmt = None
 html_theme_options = {
-    "description": "Spiking neural networks in JAX, as pure functions.",
-    "fixed_sidebar": True,
-    "page_width": "1100px",
-    "sidebar_width": "240px",
+    "home_page_in_toc": True,
+    "show_navbar_depth": 1,
+    "show_toc_level": 2,
+    "use_download_button": True,
+    "use_fullscreen_button": False,
+    "footer_content_items": ["copyright.html", "sourcelink.html", "extra-footer.html"],
+    "extra_footer": f"<p>jaxspike {release}</p>",
 }
+# A fixed light mode: the theme logs a console error on a first visit without it.
+html_context = {"default_mode": "light"}
 html_static_path: list[str] = []
 
 
