@@ -137,10 +137,11 @@ def test_shared_and_per_neuron_shapes():
 
 
 @pytest.mark.parametrize("graph", [True, False])
-def test_graph_and_tree_mode_give_the_same_outputs_and_grads(graph):
+def test_graph_and_tree_mode_give_the_same_outputs_and_grads(graph, graph_mode):
     x = inputs("lif", (2, 6, F))
-    with nnx.set_graph_mode(graph):
-        assert nnx.set_graph_mode.current_value() is graph
+    with graph_mode(graph):
+        if hasattr(nnx, "set_graph_mode"):
+            assert nnx.set_graph_mode.current_value() is graph
         model = jsnn.Sequential(
             nnx.Linear(F, 3, rngs=nnx.Rngs(0)),
             jsnn.LIF(3, learn="decay", per_neuron=True),
@@ -266,8 +267,8 @@ def test_fixed_parameter_from_an_initializer():
 @pytest.mark.parametrize(
     ("jit", "graph"), [(False, True), (True, True), (True, False)], ids=["eager", "graph", "tree"]
 )
-def test_streaming_step_by_step_equals_one_call(jit, graph):
-    with nnx.set_graph_mode(graph):
+def test_streaming_step_by_step_equals_one_call(jit, graph, graph_mode):
+    with graph_mode(graph):
         _check_streaming(jit)
 
 

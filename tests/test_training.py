@@ -40,9 +40,9 @@ def toy_batch(n=32, steps=8):
 @pytest.mark.parametrize(
     "tx", [optax.adam(0.02), optax.chain(optax.clip_by_global_norm(1.0), optax.sgd(0.5))]
 )
-def test_training_reduces_the_loss(graph, tx):
+def test_training_reduces_the_loss(graph, tx, graph_mode):
     batch = toy_batch()
-    with nnx.set_graph_mode(graph):
+    with graph_mode(graph):
         model = make_model()
         optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
         losses = [float(jsnn.train_step(model, optimizer, batch, loss_fn)[0]) for _ in range(30)]
