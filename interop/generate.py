@@ -57,8 +57,14 @@ def ensure_venv(lib: str) -> str:
 
 
 def run_peer(lib: str, script: str) -> None:
-    env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               JAX_PLATFORMS="cpu", CUBLAS_WORKSPACE_CONFIG=":4096:8")
+    env = dict(
+        os.environ,
+        PYTHONHASHSEED="0",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        JAX_PLATFORMS="cpu",
+        CUBLAS_WORKSPACE_CONFIG=":4096:8",
+    )
     env.pop("PYTHONPATH", None)
     cmd = [ensure_venv(lib), "-P", os.path.join(HERE, "peers", script)]
     print(f"[{lib}] {script}", flush=True)

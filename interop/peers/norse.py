@@ -52,14 +52,24 @@ def make_cell(kind, n, case, dt=DT):
     v_reset = r.uniform(-0.3, 0.0, n)
     if kind == "lif":
         p = nt.LIFParameters(
-            tau_syn_inv=t32(tau_syn_inv), tau_mem_inv=t32(tau_mem_inv), v_leak=t32(v_leak),
-            v_th=t32(v_th), v_reset=t32(v_reset))
+            tau_syn_inv=t32(tau_syn_inv),
+            tau_mem_inv=t32(tau_mem_inv),
+            v_leak=t32(v_leak),
+            v_th=t32(v_th),
+            v_reset=t32(v_reset),
+        )
         cell = nt.LIFCell(p, dt=dt)
-        params = dict(tau_syn_inv=tau_syn_inv, tau_mem_inv=tau_mem_inv, v_leak=v_leak,
-                      v_th=v_th, v_reset=v_reset)
+        params = dict(
+            tau_syn_inv=tau_syn_inv,
+            tau_mem_inv=tau_mem_inv,
+            v_leak=v_leak,
+            v_th=v_th,
+            v_reset=v_reset,
+        )
     elif kind == "lifbox":
-        p = nt.LIFBoxParameters(tau_mem_inv=t32(tau_mem_inv), v_leak=t32(v_leak),
-                                v_th=t32(v_th), v_reset=t32(v_reset))
+        p = nt.LIFBoxParameters(
+            tau_mem_inv=t32(tau_mem_inv), v_leak=t32(v_leak), v_th=t32(v_th), v_reset=t32(v_reset)
+        )
         cell = nt.LIFBoxCell(p, dt=dt)
         params = dict(tau_mem_inv=tau_mem_inv, v_leak=v_leak, v_th=v_th, v_reset=v_reset)
     elif kind == "iaf":
@@ -197,9 +207,13 @@ def main():
     mods = [linear(np.eye(2, dtype=np.float32), np.zeros(2, np.float32)), cell]
     x = C.tie_input()
     x[1, :, 1] = 0.5  # IAF: 0.5 + 0.5 = 1.0 exactly
-    cases[case] = run_case(case, mods, x, {"l1.v_th": np.ones(2, np.float32),
-                                           "l1.v_reset": np.zeros(2, np.float32)},
-                           {"neuron": "iaf", "layers": "Linear(2,2)=I IAF(v_th=1)"})
+    cases[case] = run_case(
+        case,
+        mods,
+        x,
+        {"l1.v_th": np.ones(2, np.float32), "l1.v_reset": np.zeros(2, np.float32)},
+        {"neuron": "iaf", "layers": "Linear(2,2)=I IAF(v_th=1)"},
+    )
     versions = {p: __import__(p).__version__ for p in ("torch", "nir", "nirtorch")}
     versions["norse"] = norse.__version__ if hasattr(norse, "__version__") else "1.1.0"
     versions["numpy"] = np.__version__

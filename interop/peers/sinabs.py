@@ -64,7 +64,8 @@ def run_modules(mods, x, prefix):
                 rec[f"{prefix}.{name}.{key}"] = from_bt(h, C.B)
                 for k, v in m.recordings.items():  # (B, T, ...) after reset and floor
                     rec[f"{prefix}.{name}.{k}"] = np.ascontiguousarray(
-                        np.swapaxes(v.detach().numpy(), 0, 1))
+                        np.swapaxes(v.detach().numpy(), 0, 1)
+                    )
             else:
                 h = m(h)
                 rec[f"{prefix}.{name}.out"] = from_bt(h, C.B)
@@ -124,7 +125,8 @@ def run_case(case, mods, x, params, meta, patch_flatten=None):
             C.write_nir(graph, path)
             info["export_patch"] = (
                 "sinabs.to_nir leaves Conv2d.input_shape and Flatten.input_type None, which "
-                "nir.write cannot store: set to (H, W) and the pooled (C, H, W)")
+                "nir.write cannot store: set to (H, W) and the pooled (C, H, W)"
+            )
     if graph is not None:
         try:
             arrays.update(run_import(nir.read(path), x))
@@ -184,8 +186,13 @@ def main():
     x[1, :, 1] = 0.5
     eye = linear(np.eye(2, dtype=np.float32), np.zeros(2, np.float32))
     mods = [("l0", eye), ("l1", sl.IAFSqueeze(batch_size=C.B, spike_threshold=torch.tensor(1.0)))]
-    cases[case] = run_case(case, mods, x, {"l1.thr": np.float32(1.0)},
-                           {"neuron": "iaf", "layers": "Linear(2,2)=I IAF(thr=1)"})
+    cases[case] = run_case(
+        case,
+        mods,
+        x,
+        {"l1.thr": np.float32(1.0)},
+        {"neuron": "iaf", "layers": "Linear(2,2)=I IAF(thr=1)"},
+    )
     # conv net: Conv2d, IAF, SumPool2d, Flatten, Linear, IAF
     case = "conv_iaf"
     r = C.rng(case)
@@ -203,8 +210,11 @@ def main():
     ]
     x = C.fixed_input(case, (2, 6, 6), scale=1.2, mean=0.25)
     params = {"l1.thr": np.float32(1.25), "l5.thr": np.float32(1.25)}
-    meta = {"neuron": "iaf", "layers": "Conv2d(2,4,3,pad=1) IAF SumPool2d(2) Flatten Linear(36,3) IAF",
-            "input_layout": "(T, B, C, H, W)"}
+    meta = {
+        "neuron": "iaf",
+        "layers": "Conv2d(2,4,3,pad=1) IAF SumPool2d(2) Flatten Linear(36,3) IAF",
+        "input_layout": "(T, B, C, H, W)",
+    }
     cases[case] = run_case(case, mods, x, params, meta, patch_flatten=(4, 3, 3))
     versions = {p: __import__(p).__version__ for p in ("torch", "nir", "nirtorch")}
     versions["sinabs"] = sinabs.__version__

@@ -60,8 +60,12 @@ def recurrent(kind, n, case, w, b, *, reset, delay):
     alpha = torch.from_numpy(r.uniform(0.5, 0.9, n).astype(np.float32))
     thr = torch.full((n,), 1.25, dtype=torch.float32)
     kw = dict(
-        threshold=thr, reset_mechanism=reset, reset_delay=delay, init_hidden=True,
-        all_to_all=True, linear_features=n,
+        threshold=thr,
+        reset_mechanism=reset,
+        reset_delay=delay,
+        init_hidden=True,
+        all_to_all=True,
+        linear_features=n,
     )
     if kind == "rleaky":
         mod = snn.RLeaky(beta=beta, **kw)
@@ -189,29 +193,47 @@ def main():
                 params = {f"l1.{k}": v for k, v in p1.items()}
                 params.update({f"l3.{k}": v for k, v in p2.items()})
                 x = C.fixed_input(case, (4,), scale=1.5)
-                meta = {"neuron": kind, "reset_mechanism": reset, "reset_delay": delay,
-                        "layers": "Linear(4,6) " + kind + " Linear(6,3) " + kind}
+                meta = {
+                    "neuron": kind,
+                    "reset_mechanism": reset,
+                    "reset_delay": delay,
+                    "layers": "Linear(4,6) " + kind + " Linear(6,3) " + kind,
+                }
                 cases[case] = run_case(case, net, x, params, meta)
     # exact ties: v lands on the threshold (1.0) with dyadic numbers
     for reset in ("subtract", "zero"):
         case = f"tie_leaky_{reset}"
         eye = np.eye(2, dtype=np.float32)
-        lif = snn.Leaky(beta=torch.full((2,), 0.5), threshold=torch.full((2,), 1.0),
-                        reset_mechanism=reset, reset_delay=False, init_hidden=True)
+        lif = snn.Leaky(
+            beta=torch.full((2,), 0.5),
+            threshold=torch.full((2,), 1.0),
+            reset_mechanism=reset,
+            reset_delay=False,
+            init_hidden=True,
+        )
         net = torch.nn.Sequential(linear(eye, np.zeros(2, np.float32)), lif)
         params = {"l1.beta": np.full(2, 0.5, np.float32), "l1.threshold": np.ones(2, np.float32)}
-        meta = {"neuron": "leaky", "reset_mechanism": reset, "reset_delay": False,
-                "layers": "Linear(2,2)=I Leaky(beta=0.5, thr=1.0)"}
+        meta = {
+            "neuron": "leaky",
+            "reset_mechanism": reset,
+            "reset_delay": False,
+            "layers": "Linear(2,2)=I Leaky(beta=0.5, thr=1.0)",
+        }
         cases[case] = run_case(case, net, C.tie_input(), params, meta)
     # per-neuron thresholds (the importer requires one threshold per layer)
     case = "leaky_per_neuron_threshold"
     w1, b1 = C.weights(case, 6, 4)
     n1, p1 = neuron("leaky", 6, case, reset="subtract", delay=True, per_neuron_thr=True)
     net = torch.nn.Sequential(linear(w1, b1), n1)
-    meta = {"neuron": "leaky", "reset_mechanism": "subtract", "reset_delay": True,
-            "layers": "Linear(4,6) Leaky(per-neuron threshold)"}
-    cases[case] = run_case(case, net, C.fixed_input(case, (4,), scale=1.5),
-                           {f"l1.{k}": v for k, v in p1.items()}, meta)
+    meta = {
+        "neuron": "leaky",
+        "reset_mechanism": "subtract",
+        "reset_delay": True,
+        "layers": "Linear(4,6) Leaky(per-neuron threshold)",
+    }
+    cases[case] = run_case(
+        case, net, C.fixed_input(case, (4,), scale=1.5), {f"l1.{k}": v for k, v in p1.items()}, meta
+    )
     # recurrent layers with a recurrent bias
     for kind in ("rleaky", "rsynaptic"):
         for reset, delay in (("subtract", True), ("zero", False)):
@@ -225,8 +247,12 @@ def main():
             net = torch.nn.Sequential(linear(w1, b1), rn, linear(w2, b2), n2)
             params = {f"l1.{k}": v for k, v in pr.items()}
             params.update({f"l3.{k}": v for k, v in p2.items()})
-            meta = {"neuron": kind, "reset_mechanism": reset, "reset_delay": delay,
-                    "layers": f"Linear(4,5) {kind}(all_to_all, bias) Linear(5,3) leaky"}
+            meta = {
+                "neuron": kind,
+                "reset_mechanism": reset,
+                "reset_delay": delay,
+                "layers": f"Linear(4,5) {kind}(all_to_all, bias) Linear(5,3) leaky",
+            }
             cases[case] = run_case(case, net, C.fixed_input(case, (4,), scale=1.5), params, meta)
     versions = {p: __import__(p).__version__ for p in ("snntorch", "torch", "nir", "nirtorch")}
     versions["numpy"] = np.__version__

@@ -11,7 +11,9 @@ import os
 import sys
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+)
 sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
 import _common as C  # noqa: E402
@@ -90,8 +92,13 @@ def run_import(graph, x):
             for k, v in state_fields(layer, s).items():
                 res[f"imp.n{i}.{k}"] = v
     # the importer's own step, layer by layer, also gives the spikes of hidden layers
-    res.update({k.replace("imp2.l", "imp.n"): v for k, v in
-                simulate(list(model.layers), x, "imp2").items() if k.endswith(".spk")})
+    res.update(
+        {
+            k.replace("imp2.l", "imp.n"): v
+            for k, v in simulate(list(model.layers), x, "imp2").items()
+            if k.endswith(".spk")
+        }
+    )
     return res
 
 
@@ -113,8 +120,9 @@ def run_case(case, layers, x, params, meta, input_shape):
     graph = None
     try:
         model = snn.Sequential(*layers)
-        graph = snir.to_nir(model, {"input": np.array(input_shape)},
-                            {"output": np.array([meta["n_out"]])}, dt=DT)
+        graph = snir.to_nir(
+            model, {"input": np.array(input_shape)}, {"output": np.array([meta["n_out"]])}, dt=DT
+        )
         C.write_nir(graph, path)
         info["export"] = "ok"
     except Exception as exc:
@@ -148,12 +156,20 @@ def main():
     lif.beta = nnx.Param(jnp.full((2,), 0.5))  # a 0-d beta makes to_nir fail
     layers = [linear(np.eye(2, dtype=np.float32), np.zeros(2, np.float32)), lif]
     meta = {"neuron": "lif", "layers": "Linear(2,2)=I LIF(beta=0.5, thr=1.0)", "n_out": 2}
-    cases[case] = run_case(case, layers, C.tie_input(), {"l1.beta": np.float32(0.5),
-                                                          "l1.threshold": np.float32(1.0)},
-                           meta, [2])
-    versions = {"spyx": getattr(spyx, "__version__", "1.0.0"), "jax": jax.__version__,
-                "nir": nir.__version__ if hasattr(nir, "__version__") else "?",
-                "numpy": np.__version__}
+    cases[case] = run_case(
+        case,
+        layers,
+        C.tie_input(),
+        {"l1.beta": np.float32(0.5), "l1.threshold": np.float32(1.0)},
+        meta,
+        [2],
+    )
+    versions = {
+        "spyx": getattr(spyx, "__version__", "1.0.0"),
+        "jax": jax.__version__,
+        "nir": nir.__version__ if hasattr(nir, "__version__") else "?",
+        "numpy": np.__version__,
+    }
     C.save_json(os.path.join(OUT, "manifest.json"), {"versions": versions, "cases": cases})
 
 
