@@ -49,10 +49,10 @@ def snntorch_leaky(x, beta, thr, *, reset, delay):
     spk, mem = [], []
     for t in range(x.shape[0]):
         r = _h(v - thr)
+        keep = F(1) if reset == "subtract" else F(1) - r  # zero: forget v_{t-1}
+        v = beta * (keep * v) + x[t]
         if reset == "subtract":
-            v = (beta * v + x[t]) - r * thr
-        else:
-            v = beta * ((F(1) - r) * v) + x[t]
+            v = v - r * thr
         s = _h(v - thr)
         if not delay:
             d = s - r
@@ -184,7 +184,10 @@ def norse_iaf(x, v_th, v_reset):
 
 
 def norse_li_box(x, tau_mem_inv, v_leak, dt):
-    """Norse ``LIBoxCell``: ``v += dt tmi ((v_leak - v) + x)``, output ``v``; starts at ``v_leak``."""
+    """Norse ``LIBoxCell``: ``v += dt tmi ((v_leak - v) + x)``, output ``v``.
+
+    The state starts at ``v_leak``.
+    """
     a = F(dt) * tau_mem_inv.astype(F)
     v = np.broadcast_to(v_leak.astype(F), x.shape[1:]).copy()
     out = []
@@ -231,10 +234,7 @@ def sinabs_neuron(
             s = (v > 0).astype(F) * np.trunc(v / F(thr)).astype(F)
         else:
             s = (v - F(thr) >= 0).astype(F)
-        if reset == "subtract":
-            v = v - s * F(thr)
-        else:
-            v = v * (s == 0).astype(F) + F(reset_value)
+        v = v - s * F(thr) if reset == "subtract" else v * (s == 0).astype(F) + F(reset_value)
         if min_v_mem is not None:
             v = np.maximum(v - F(min_v_mem), F(0)) + F(min_v_mem)
         spk.append(s)

@@ -12,9 +12,9 @@ import sys
 
 sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
-import _common as C  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import _common as C
+import numpy as np
+import torch
 
 torch.use_deterministic_algorithms(True)
 torch.set_num_threads(1)

@@ -13,9 +13,9 @@ import sys
 
 sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
-import _common as C  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import _common as C
+import numpy as np
+import torch
 
 torch.use_deterministic_algorithms(True)
 torch.set_num_threads(1)
@@ -145,10 +145,8 @@ def neuron(kind, n, case, **kw):
     r = C.rng(case + kind + str(n))
     tau_mem = r.uniform(3.0, 12.0, n).astype(np.float32)
     tau_syn = r.uniform(2.0, 5.0, n).astype(np.float32)
-    if kind == "iaf":
-        thr = np.float32(1.25)
-    else:  # per-neuron: a 0-d threshold next to per-neuron tau fails nir's shape check
-        thr = r.uniform(0.9, 1.3, n).astype(np.float32)
+    # LIF per-neuron: a 0-d threshold next to a per-neuron tau fails nir's shape check
+    thr = np.float32(1.25) if kind == "iaf" else r.uniform(0.9, 1.3, n).astype(np.float32)
     common = dict(batch_size=C.B, spike_threshold=t32(thr), **kw)
     if kind == "lif":
         return sl.LIFSqueeze(tau_mem=t32(tau_mem), **common), {"tau_mem": tau_mem, "thr": thr}

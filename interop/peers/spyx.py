@@ -16,15 +16,15 @@ os.environ.setdefault(
 )
 sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
-import _common as C  # noqa: E402
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import nir  # noqa: E402
-import numpy as np  # noqa: E402
-import spyx  # noqa: E402
-import spyx.nir as snir  # noqa: E402
-import spyx.nn as snn  # noqa: E402
-from flax import nnx  # noqa: E402
+import _common as C
+import jax
+import jax.numpy as jnp
+import nir
+import numpy as np
+import spyx
+import spyx.nir as snir
+import spyx.nn as snn
+from flax import nnx
 
 LIB = "spyx"
 OUT = os.path.join(C.FIXTURES, LIB)
