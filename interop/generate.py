@@ -56,7 +56,7 @@ def ensure_venv(lib: str) -> str:
     return venv_python(lib)
 
 
-def run_peer(lib: str, script: str) -> None:
+def run_peer(lib: str, script: str, *args: str) -> None:
     env = dict(
         os.environ,
         PYTHONHASHSEED="0",
@@ -66,7 +66,7 @@ def run_peer(lib: str, script: str) -> None:
         CUBLAS_WORKSPACE_CONFIG=":4096:8",
     )
     env.pop("PYTHONPATH", None)
-    cmd = [ensure_venv(lib), "-P", os.path.join(HERE, "peers", script)]
+    cmd = [ensure_venv(lib), "-P", os.path.join(HERE, "peers", script), *args]
     print(f"[{lib}] {script}", flush=True)
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if res.returncode != 0:
@@ -89,7 +89,7 @@ def generate(libs) -> None:
         run_peer(lib, f"{lib}.py")
     if os.path.isdir(os.path.join(FIXTURES, "from_jaxspike")):
         for lib in libs:
-            run_peer(lib, "read_jaxspike.py")
+            run_peer(lib, "read_jaxspike.py", lib)
 
 
 def main(argv=None) -> None:

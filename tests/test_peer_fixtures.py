@@ -88,3 +88,30 @@ def test_fixture_folder_is_small():
         os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(FIXTURES) for f in files
     )
     assert total < 3 * 1024 * 1024
+
+
+def _from_jaxspike_reads():
+    out = []
+    src = os.path.join(FIXTURES, "from_jaxspike")
+    for lib in LIBS:
+        with open(os.path.join(src, f"read.{lib}.json")) as f:
+            out += [(lib, case, info) for case, info in sorted(json.load(f).items())]
+    return out
+
+
+@pytest.mark.parametrize(
+    "lib,case,info", _from_jaxspike_reads(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_from_jaxspike_status_matches_stored_outputs(lib, case, info):
+    """``read.<lib>.json`` says what the stored peer outputs show (direction b)."""
+    src = os.path.join(FIXTURES, "from_jaxspike")
+    with np.load(os.path.join(src, case + ".npz")) as d:
+        ref = d["jaxspike.out"]
+    assert nir.read(os.path.join(src, case + ".nir"))
+    if info["import"] != "ok":
+        assert not os.path.exists(os.path.join(src, f"{case}.{lib}.npz"))
+        return
+    with np.load(os.path.join(src, f"{case}.{lib}.npz")) as d:
+        out = d["imp.out"].reshape(ref.shape)
+    assert bool(np.array_equal(out, ref)) == info["spikes_equal"]
+    assert int((out != ref).sum()) == info["n_differing"]
