@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
 
-import _common as C  # noqa: E402
+import _common as C
 
 OUT = os.path.join(C.FIXTURES, "from_jaxspike")
 DT = 1e-4
@@ -39,7 +39,6 @@ def build():
     """The networks: name -> (layers, input (T, B, ...) channels-last, input_shape, kw)."""
     import jax.numpy as jnp
     from flax import nnx
-
     from jaxspike.convert import Flatten, SumPool
     from jaxspike.nnx import IF, LIF, RNN, CubaLIF, LIFCell, RecurrentCell
 
@@ -118,7 +117,6 @@ def build():
 
 def main() -> None:
     import nir
-
     from jaxspike.convert import Flatten
     from jaxspike.nir import export_nir
     from jaxspike.nnx import Sequential
@@ -129,10 +127,9 @@ def main() -> None:
         arrays = {"dt": np.float64(DT)}
         h = xb
         for i, layer in enumerate(layers):
-            if isinstance(layer, Flatten):  # per sample and step: [B, T, H, W, C] -> [B, T, F]
-                h = h.reshape(*h.shape[:2], -1)
-            else:
-                h = np.asarray(layer(h))
+            # Flatten acts per sample and step here: [B, T, H, W, C] -> [B, T, F]
+            flat = isinstance(layer, Flatten)
+            h = h.reshape(*h.shape[:2], -1) if flat else np.asarray(layer(h))
             arrays[f"jaxspike.l{i}.out"] = np.swapaxes(h, 0, 1)
         model = Sequential(*layers)
         out = np.asarray(model(xb))

@@ -15,8 +15,8 @@ import sys
 
 sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
-import _common as C  # noqa: E402
-import numpy as np  # noqa: E402
+import _common as C
+import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join(C.FIXTURES, "from_jaxspike")
