@@ -259,6 +259,7 @@ def _jax_pure_case(forward, params, x, d, kind, tx) -> dict[str, Callable]:
 
     fwd = jax.jit(lambda p, x: forward(p, x).sum(0))
     case: dict[str, Callable] = {"counts": lambda: np.asarray(fwd(params, x))}
+    case["device"] = lambda: str(x.devices())
     if kind == "forward":
         case["forward"] = lambda: fwd(params, x).block_until_ready()
     elif kind == "train":
@@ -290,6 +291,7 @@ def _nnx_case(apply, model, x, d, kind, tx) -> dict[str, Callable]:
 
     counts = nnx.jit(lambda m, x: apply(m, x).sum(0))
     case: dict[str, Callable] = {"counts": lambda: np.asarray(counts(model, x))}
+    case["device"] = lambda: str(x.devices())
     if kind == "forward":
         case["forward"] = lambda: counts(model, x).block_until_ready()
     elif kind == "train":
@@ -336,7 +338,11 @@ def _two_phase(case: dict[str, Callable], fwd_res: Callable, bwd: Callable) -> N
 
 
 def torch_case(
-    variant: str, d: dict[str, np.ndarray], kind: str, compile_scope: str = "step"
+    variant: str,
+    d: dict[str, np.ndarray],
+    kind: str,
+    compile_scope: str = "step",
+    gpu: bool = False,
 ) -> dict[str, Callable]:
     """``counts`` and timed calls for snnTorch, Norse and sinabs (time-major loops).
 
@@ -347,7 +353,7 @@ def torch_case(
     import torch
 
     torch.manual_seed(0)
-    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device("cuda" if gpu and torch.cuda.is_available() else "cpu")
 
     def sync() -> None:
         if dev.type == "cuda":
@@ -475,6 +481,7 @@ def torch_case(
             return forward(x).sum(0).cpu().numpy()
 
     case["counts"] = counts
+    case["device"] = lambda: str(dev)
     if kind == "forward":
 
         def fwd():
@@ -529,8 +536,9 @@ def worker(args: argparse.Namespace) -> None:
         if VARIANTS[args.variant][0] == "jax" or args.variant.startswith("spyx"):
             case = jax_case(args.variant, d, kind)
         else:
-            case = torch_case(args.variant, d, kind, args.compile_scope)
+            case = torch_case(args.variant, d, kind, args.compile_scope, args.gpu)
         counts = np.asarray(case["counts"]())
+        res["device"] = case["device"]()
     except ImportError as err:
         res["skipped"] = f"not installed: {err}"
         return _write(args.out, res)
@@ -600,7 +608,7 @@ def run_variant(variant: str, point: str, data: str, args: argparse.Namespace) -
     cmd += ["--workload", point.split("-")[0], "--repeats", str(args.repeats), "--out", out]
     if args.time_mismatched:
         cmd.append("--time-mismatched")
-    cmd += ["--compile-scope", args.compile_scope]
+    cmd += ["--compile-scope", args.compile_scope] + (["--gpu"] if args.gpu else [])
     env = dict(os.environ)
     repo = os.path.dirname(HERE)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (repo, env.get("PYTHONPATH")) if p)
@@ -688,7 +696,7 @@ def main() -> None:
         default="step",
         help="torch.compile the neuron step (default) or the whole unrolled time loop",
     )
-    parser.add_argument("--gpu", action="store_true", help="let JAX pick a GPU if present")
+    parser.add_argument("--gpu", action="store_true", help="let JAX and torch use a GPU if present")
     parser.add_argument("--json", default=os.path.join(HERE, "results", "peers.json"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
