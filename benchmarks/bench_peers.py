@@ -245,7 +245,7 @@ def jax_case(variant: str, d: dict[str, np.ndarray], kind: str) -> dict[str, Cal
                     x = snn.run(cell, lin(x))[0]
                 return x
 
-    return _nnx_case(apply, model, x, d, kind, tx)
+    return _nnx_case(apply, model, x, d, kind, tx, jaxspike_step=variant == "jaxspike")
 
 
 def _ce(counts, y):
@@ -266,7 +266,7 @@ def _jax_pure_case(forward, params, x, d, kind, tx) -> dict[str, Callable]:
         y = jax.numpy.asarray(d["y"])
 
         @jax.jit
-        def step(p, o):
+        def step(p, o, x, y):
             loss, g = jax.value_and_grad(lambda p: _ce(forward(p, x).sum(0), y))(p)
             updates, o = tx.update(g, o, p)
             return jax.tree.map(lambda a, u: a + u, p, updates), o, loss
@@ -274,18 +274,18 @@ def _jax_pure_case(forward, params, x, d, kind, tx) -> dict[str, Callable]:
         box = {"p": params, "o": tx.init(params)}
 
         def train():
-            box["p"], box["o"], loss = step(box["p"], box["o"])
+            box["p"], box["o"], loss = step(box["p"], box["o"], x, y)
             return loss.block_until_ready()
 
         case["train"] = train
     else:  # forward and backward separately, as in the Open Neuromorphic benchmark
-        fwd_res = jax.jit(lambda p: jax.vjp(lambda p: forward(p, x).sum(), p))
+        fwd_res = jax.jit(lambda p, x: jax.vjp(lambda p: forward(p, x).sum(), p))
         bwd = jax.jit(lambda vjp, g: vjp(g))
-        _two_phase(case, lambda: fwd_res(params), bwd)
+        _two_phase(case, lambda: fwd_res(params, x), bwd)
     return case
 
 
-def _nnx_case(apply, model, x, d, kind, tx) -> dict[str, Callable]:
+def _nnx_case(apply, model, x, d, kind, tx, jaxspike_step=False) -> dict[str, Callable]:
     import jax
     from flax import nnx
 
@@ -295,25 +295,40 @@ def _nnx_case(apply, model, x, d, kind, tx) -> dict[str, Callable]:
     if kind == "forward":
         case["forward"] = lambda: counts(model, x).block_until_ready()
     elif kind == "train":
-        y = jax.numpy.asarray(d["y"])
+        batch = (x, jax.numpy.asarray(d["y"]))
         opt = nnx.Optimizer(model, tx, wrt=nnx.Param)
 
-        @nnx.jit
-        def step(m, o):
-            loss, g = nnx.value_and_grad(lambda m: _ce(apply(m, x).sum(0), y))(m)
-            o.update(m, g)
-            return loss
+        def loss_fn(m, batch):
+            counts = apply(m, batch[0]).sum(0)
+            return _ce(counts, batch[1]), counts
 
-        case["train"] = lambda: step(model, opt).block_until_ready()
+        if jaxspike_step:  # the library's own jit-compiled step
+            import jaxspike.nnx as jsnnx
+
+            def run():
+                return jsnnx.train_step(model, opt, batch, loss_fn)[0].block_until_ready()
+
+        else:
+
+            @nnx.jit
+            def step(m, o, batch):
+                (loss, _), g = nnx.value_and_grad(loss_fn, has_aux=True)(m, batch)
+                o.update(m, g)
+                return loss
+
+            def run():
+                return step(model, opt, batch).block_until_ready()
+
+        case["train"] = run
     else:
         graphdef, state = nnx.split(model)
 
-        def total(state):
+        def total(state, x):
             return apply(nnx.merge(graphdef, state), x).sum()
 
-        fwd_res = jax.jit(lambda s: jax.vjp(total, s))
+        fwd_res = jax.jit(lambda s, x: jax.vjp(lambda s: total(s, x), s))
         bwd = jax.jit(lambda vjp, g: vjp(g))
-        _two_phase(case, lambda: fwd_res(state), bwd)
+        _two_phase(case, lambda: fwd_res(state, x), bwd)
     return case
 
 
