@@ -189,8 +189,7 @@ def read_shd(
             ) from None
         if not np.issubdtype(us.dtype, np.integer):
             raise ValueError(
-                f"{fn}: {path}, sample {i}: spikes/units must be integer channels, got "
-                f"{us.dtype}."
+                f"{fn}: {path}, sample {i}: spikes/units must be integer channels, got {us.dtype}."
             )
         if ts.shape != us.shape or ts.ndim != 1:
             raise ValueError(

@@ -222,19 +222,22 @@ def load_checkpoint(path: str | os.PathLike[str], node: Any) -> Any:
     for key in sorted(set(want) | set(stored)):
         if key not in stored:
             raise ValueError(
-                f"{fn}: {path} has no array at {key!r}, which the model has; build the "
+                f"{fn}: {path} does not match the model: the checkpoint has no array at "
+                f"{key!r}, which the model has; build the "
                 "model with the same arguments as the saved one."
             )
         if key not in want:
             raise ValueError(
-                f"{fn}: {path} has an array at {key!r}, which the model lacks; build the "
+                f"{fn}: {path} does not match the model: the checkpoint has an array at "
+                f"{key!r}, which the model lacks; build the "
                 "model with the same arguments as the saved one."
             )
         shape, dtype = stored[key]
         w_shape, w_dtype = tuple(np.shape(want[key])), np.dtype(jnp.asarray(want[key]).dtype)
         if shape != w_shape or dtype != w_dtype:
             raise ValueError(
-                f"{fn}: {path}: {key!r} is {dtype}{list(shape)} in the checkpoint but "
+                f"{fn}: {path} does not match the model: {key!r} is {dtype}{list(shape)} "
+                "in the checkpoint but "
                 f"{w_dtype}{list(w_shape)} in the model; build the model with the same "
                 "arguments (sizes, per-neuron parameters, param_dtype) as the saved one."
             )
@@ -248,9 +251,7 @@ def load_checkpoint(path: str | os.PathLike[str], node: Any) -> Any:
     state = nnx.state(node, nnx.Not(nnx.RngState))
     pure = nnx.to_pure_dict(state)
     keys = {".".join(map(str, k)): k for k in nnx.traversals.flatten_mapping(pure)}
-    nested = nnx.traversals.unflatten_mapping(
-        {keys[k]: jnp.asarray(restored[k]) for k in keys}
-    )
+    nested = nnx.traversals.unflatten_mapping({keys[k]: jnp.asarray(restored[k]) for k in keys})
     nnx.replace_by_pure_dict(state, nested)
     nnx.update(node, state)
     return node

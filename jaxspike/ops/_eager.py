@@ -61,7 +61,7 @@ def _split(obj: Any, arrays: list[Any]) -> Any:
             obj.__name__,
             _split_tree((obj.__defaults__, obj.__kwdefaults__, cells), arrays),
         )
-    leaves, treedef = jax.tree.flatten(obj)
+    leaves = jax.tree.leaves(obj)
     if len(leaves) == 1 and leaves[0] is obj:
         raise _Unsplittable  # an opaque object: its state could change between calls
     return _split_tree(obj, arrays)

@@ -386,7 +386,7 @@ def packed_linear(s: jax.Array, w: jax.Array, b: Any = None) -> jax.Array:
         raise ValueError(
             f"packed_linear: need s [..., F] and w [F, H], got s {s.shape} and w {w.shape}."
         )
-    if is_concrete(s) and not bool(jnp.all((s == 0) | (s == 1))):
+    if is_concrete(s) and not np.all((np.asarray(s) == 0) | (np.asarray(s) == 1)):
         raise ValueError(
             "packed_linear: s must hold only 0 and 1 (the backward pass stores one bit "
             "per entry), got other values; use s @ w + b for graded inputs."

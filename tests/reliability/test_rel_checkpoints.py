@@ -56,22 +56,30 @@ def test_wrong_input_size_is_refused(tmp_path):
     jsnn.save_checkpoint(tmp_path / "ck", _linear(8))
     small = _linear(5)
     before = np.asarray(small.kernel[...])
-    with pytest.raises(ValueError, match=r"load_checkpoint: .*'kernel' is float32\[8, 6\] in the "
-                       r"checkpoint but float32\[5, 6\] in the model"):
+    with pytest.raises(
+        ValueError,
+        match=r"load_checkpoint: .*'kernel' is float32\[8, 6\] in the "
+        r"checkpoint but float32\[5, 6\] in the model",
+    ):
         jsnn.load_checkpoint(tmp_path / "ck", small)
     np.testing.assert_array_equal(small.kernel[...], before)  # untouched
 
 
 def test_per_neuron_decay_into_shared_decay_is_refused(tmp_path):
     jsnn.save_checkpoint(tmp_path / "ck", jsnn.LIF(4, decay=jnp.full((4,), 0.9)))
-    with pytest.raises(ValueError, match=r"load_checkpoint: .* in the checkpoint but .* in the model"):
+    with pytest.raises(
+        ValueError, match=r"load_checkpoint: .* in the checkpoint but .* in the model"
+    ):
         jsnn.load_checkpoint(tmp_path / "ck", jsnn.LIF(4, decay=0.9))
 
 
 def test_float32_into_bfloat16_is_refused(tmp_path):
     jsnn.save_checkpoint(tmp_path / "ck", _linear(8))
-    with pytest.raises(ValueError, match=r"'bias' is float32\[6\] in the checkpoint but "
-                       r"bfloat16\[6\] in the model"):
+    with pytest.raises(
+        ValueError,
+        match=r"'bias' is float32\[6\] in the checkpoint but "
+        r"bfloat16\[6\] in the model",
+    ):
         jsnn.load_checkpoint(tmp_path / "ck", _linear(8, dtype=jnp.bfloat16))
 
 
@@ -89,8 +97,11 @@ def test_missing_and_extra_paths_are_named(tmp_path):
 def test_a_file_is_not_a_checkpoint(tmp_path, content):
     path = tmp_path / "model.msgpack"
     path.write_bytes(content)
-    with pytest.raises(ValueError, match=r"load_checkpoint: .*model.msgpack is a file; a jaxspike "
-                       r"checkpoint is a directory"):
+    with pytest.raises(
+        ValueError,
+        match=r"load_checkpoint: .*model.msgpack is a file; a jaxspike "
+        r"checkpoint is a directory",
+    ):
         jsnn.load_checkpoint(path, _linear(4))
     with pytest.raises(ValueError, match=r"save_checkpoint: .*model.msgpack is a file"):
         jsnn.save_checkpoint(path, _linear(4))
@@ -100,8 +111,11 @@ def test_a_file_is_not_a_checkpoint(tmp_path, content):
 def test_corrupt_checkpoint_directory(tmp_path):
     jsnn.save_checkpoint(tmp_path / "ck", _linear(4))
     (tmp_path / "ck" / "LATEST").write_text("ckpt-does-not-exist")
-    with pytest.raises(ValueError, match=r"LATEST names 'ckpt-does-not-exist', which is not a "
-                       r"checkpoint directory"):
+    with pytest.raises(
+        ValueError,
+        match=r"LATEST names 'ckpt-does-not-exist', which is not a "
+        r"checkpoint directory",
+    ):
         jsnn.load_checkpoint(tmp_path / "ck", _linear(4))
     (tmp_path / "ck" / "LATEST").unlink()
     with pytest.raises(ValueError, match=r"holds no complete checkpoint \(no LATEST file\)"):
@@ -114,8 +128,11 @@ def test_damaged_array_files(tmp_path):
     for f in inner.rglob("*"):
         if f.is_file():
             f.write_bytes(b"\x00" * 7)
-    with pytest.raises(ValueError, match=r"load_checkpoint: .*(not a readable orbax checkpoint|"
-                       r"could not read the arrays)"):
+    with pytest.raises(
+        ValueError,
+        match=r"load_checkpoint: .*(not a readable orbax checkpoint|"
+        r"could not read the arrays)",
+    ):
         jsnn.load_checkpoint(tmp_path / "ck", _linear(4))
 
 
@@ -198,4 +215,3 @@ def test_killed_during_save_leaves_a_complete_checkpoint(tmp_path):
         assert (kernel == version).all() and (bias == version).all()
         versions.append(int(version))
     assert len(set(versions)) > 1  # the kills did land at different points
-
