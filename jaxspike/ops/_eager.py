@@ -116,7 +116,7 @@ def split_step(step: Callable[..., Any]) -> tuple[Any, list[Any]] | None:
     try:
         key = _split(step, arrays)
         hash(key)
-    except (_Unsplittable, TypeError):
+    except (_Unsplittable, TypeError, RecursionError):
         return None
     return key, arrays
 
@@ -133,9 +133,11 @@ def cached_unroll(
     if split is None or not is_concrete((split[1], state, xs)):
         return run(step, state, xs, **options)
     key, arrays = split
-    return _jitted(key, tuple(sorted(options.items())), arrays, state, xs, run)
+    # (name, type, value): True == 1 must not share a cache entry (unroll=True vs 1)
+    opts = tuple((k, type(v), v) for k, v in sorted(options.items()))
+    return _jitted(key, opts, arrays, state, xs, run)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 5))
 def _jitted(key: Any, options: Any, arrays: Any, state: Any, xs: Any, run: Any) -> Any:
-    return run(_build(key, arrays), state, xs, **dict(options))
+    return run(_build(key, arrays), state, xs, **{k: v for k, _, v in options})

@@ -86,3 +86,24 @@ def test_python_float_parameters_are_not_mixed_up():
             ].tolist()
         )
     assert outs == [[1.0] * 4, [0.0, 1.0, 0.0, 1.0], [1.0] * 4]
+
+
+def test_true_and_one_options_are_kept_apart():
+    # unroll=True (full unroll) and unroll=1 hash equal; both must run as asked.
+    p = js.IFParams(v_th=1.0)
+    step = functools.partial(js.if_step, p)
+    outs = [
+        js.unroll(step, js.if_init(p, ()), jnp.full((5,), 0.5), unroll=u)[1].tolist()
+        for u in (True, 1, 5)
+    ]
+    assert outs == [[0.0, 1.0, 0.0, 1.0, 0.0]] * 3
+
+
+def test_self_referencing_closure_runs():
+    p = js.IFParams(v_th=1.0)
+
+    def step(state, x):
+        assert step is not None  # the closure refers to itself
+        return js.if_step(p, state, x)
+
+    assert js.unroll(step, js.if_init(p, ()), jnp.ones((3,)))[1].tolist() == [1.0, 1.0, 1.0]
