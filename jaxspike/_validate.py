@@ -57,13 +57,13 @@ def check_not_nan(fn: str, name: str, value: Any) -> None:
 
 
 def check_dt(fn: str, dt: Any) -> None:
-    """``dt`` must be a concrete positive number or a traced scalar."""
+    """``dt`` must be a concrete finite number > 0 or a traced scalar."""
     if is_concrete(dt):
         if np.ndim(dt) != 0:
             raise ValueError(f"{fn}: dt must be a scalar, got shape {np.shape(dt)}.")
         value = float(dt)
-        if math.isnan(value) or value <= 0:
-            raise ValueError(f"{fn}: dt must be > 0, got {dt!r}.")
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{fn}: dt must be > 0 and finite, got {dt!r}.")
 
 
 def check_input(fn: str, x: Any, like: jax.Array, name: str = "x") -> jax.Array:

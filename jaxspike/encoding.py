@@ -24,7 +24,7 @@ from typing import Any, Literal
 import jax
 import jax.numpy as jnp
 
-from jaxspike._validate import check_choice, check_positive
+from jaxspike._validate import check_choice, check_positive, is_concrete
 
 __all__ = [
     "delta",
@@ -35,6 +35,10 @@ __all__ = [
     "population",
     "rate",
 ]
+
+
+_MAX_POISSON_MEAN = 1e9
+"""Largest mean count per bin for ``poisson(binary=False)`` (int32 samples stay exact)."""
 
 
 def _new_axis(fn: str, ndim: int, time_axis: Any) -> int:
@@ -156,6 +160,11 @@ def poisson(
         binary: clip counts to ``0``/``1`` spikes.
         dtype: dtype of the output.
 
+    Raises:
+        ValueError: for concrete NaN intensities, and with ``binary=False`` for mean
+            counts above ``1e9`` per bin or infinite. Under :func:`jax.jit` these entries
+            come out as NaN (floating ``dtype``) instead.
+
     Returns:
         Spikes (or counts) of shape ``x.shape`` with ``T`` inserted at ``time_axis``.
 
@@ -171,11 +180,28 @@ def poisson(
     x = _float(fn, x)
     axis = _new_axis(fn, x.ndim, time_axis)
     lam = jnp.maximum(jnp.asarray(gain, x.dtype) * x, 0.0) * jnp.asarray(dt, x.dtype)
+    if is_concrete(lam):
+        if bool(jnp.any(jnp.isnan(lam))):
+            raise ValueError(f"{fn}: x holds NaN (after gain and dt); intensities must be numbers.")
+        if not binary and not bool(jnp.all(lam <= _MAX_POISSON_MEAN)):
+            raise ValueError(
+                f"{fn}: with binary=False the mean count gain * x * dt must be finite and "
+                f"<= {_MAX_POISSON_MEAN:g} per bin (counts are int32 samples), got up to "
+                f"{float(jnp.max(lam)):g}."
+            )
     lam = _repeat(lam, num_steps, axis)
     if binary:
         u = jax.random.uniform(key, lam.shape, dtype=lam.dtype)
-        return (u < -jnp.expm1(-lam)).astype(dtype)
-    return jax.random.poisson(key, lam, lam.shape).astype(dtype)
+        out = (u < -jnp.expm1(-lam)).astype(dtype)
+        bad = jnp.isnan(lam)
+    else:
+        safe = jnp.where(lam <= _MAX_POISSON_MEAN, lam, 0.0)
+        out = jax.random.poisson(key, safe, lam.shape).astype(dtype)
+        bad = ~(lam <= _MAX_POISSON_MEAN)
+    if jnp.issubdtype(jnp.dtype(dtype), jnp.inexact):
+        # traced input (no check possible above): NaN marks the entries, never a count
+        out = jnp.where(bad, jnp.asarray(jnp.nan, out.dtype), out)
+    return out
 
 
 def latency_times(

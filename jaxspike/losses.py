@@ -5,7 +5,15 @@ Conventions, the same for every function:
 * ``time_axis`` is keyword-only with no default; the readout removes it.
 * After the time reduction, classes are on the **last** axis and every other axis is
   a batch axis; ``labels`` are integers with exactly that batch shape (checked at trace
-  time, and against the number of classes when the labels are concrete).
+  time). An empty batch is an error.
+* **Labels out of range** (``< 0`` or ``>= C``): concrete labels raise ``ValueError``.
+  Traced labels (inside :func:`jax.jit`, where values cannot be inspected) make the
+  result **NaN**, loss and accuracy alike, and the gradient NaN too, so a bad label in a
+  jitted training step shows up in the logged loss instead of silently contributing
+  nothing (``jax.nn.one_hot`` would give it an all-zero row). To fail fast instead,
+  check the labels in the data pipeline before the jitted step, or stop on
+  ``not jnp.isfinite(loss)``. Non-finite scores (NaN/inf logits) are not checked: they
+  propagate as usual.
 * Losses are averaged over the batch (and over neurons for mean-squared errors) and
   return a scalar; accuracies return the fraction of correct predictions.
 * Rates are in spikes per step (``[0, 1]`` for binary spikes); counts in spikes.
@@ -54,8 +62,13 @@ def _check_labels(fn: str, labels: Any, scores: jax.Array) -> jax.Array:
             f"(batch {scores.shape[:-1]}, {scores.shape[-1]} classes on the last axis); "
             "labels must have the batch shape. Is time_axis right?"
         )
+    if labels.size == 0:
+        raise ValueError(
+            f"{fn}: the batch is empty (labels has shape {labels.shape}); a mean over no "
+            "samples is undefined."
+        )
     num_classes = scores.shape[-1]
-    if is_concrete(labels) and labels.size:
+    if is_concrete(labels):
         arr = np.asarray(labels)
         if arr.min() < 0 or arr.max() >= num_classes:
             raise ValueError(
@@ -63,6 +76,14 @@ def _check_labels(fn: str, labels: Any, scores: jax.Array) -> jax.Array:
                 f"[{arr.min()}, {arr.max()}]."
             )
     return labels
+
+
+def _nan_if_out_of_range(value: jax.Array, labels: jax.Array, num_classes: int) -> jax.Array:
+    """``value``, or NaN (value and gradient) when a traced label lies outside [0, C)."""
+    if is_concrete(labels):
+        return value  # already checked by _check_labels
+    ok = jnp.all((labels >= 0) & (labels < num_classes))
+    return value * jnp.where(ok, 1.0, jnp.nan).astype(value.dtype)
 
 
 def cross_entropy(logits: Any, labels: Any, *, label_smoothing: Any = 0.0) -> jax.Array:
@@ -97,7 +118,7 @@ def _ce(logits: jax.Array, labels: jax.Array, label_smoothing: Any) -> jax.Array
     logp = jax.nn.log_softmax(logits, axis=-1)
     eps = jnp.asarray(label_smoothing, logp.dtype)
     q = (1.0 - eps) * jax.nn.one_hot(labels, num_classes, dtype=logp.dtype) + eps / num_classes
-    return -jnp.mean(jnp.sum(q * logp, axis=-1))
+    return _nan_if_out_of_range(-jnp.mean(jnp.sum(q * logp, axis=-1)), labels, num_classes)
 
 
 def _ce_on(fn: str, scores: jax.Array, labels: Any, label_smoothing: Any) -> jax.Array:
@@ -109,7 +130,9 @@ def _ce_on(fn: str, scores: jax.Array, labels: Any, label_smoothing: Any) -> jax
 def _accuracy(fn: str, scores: jax.Array, labels: Any) -> jax.Array:
     labels = _check_labels(fn, labels, scores)
     pred = jnp.argmax(scores, axis=-1)
-    return jnp.mean((pred == labels).astype(scores.dtype))
+    dtype = scores.dtype if jnp.issubdtype(scores.dtype, jnp.floating) else jnp.float32
+    acc = jnp.mean((pred == labels).astype(dtype))
+    return _nan_if_out_of_range(acc, labels, scores.shape[-1])
 
 
 def ce_count(spikes: Any, labels: Any, *, time_axis: int, label_smoothing: Any = 0.0) -> jax.Array:
@@ -227,7 +250,9 @@ def _targets(fn: str, targets: Any, reduced: jax.Array, on: Any, off: Any, what:
     if jnp.issubdtype(targets.dtype, jnp.integer):
         labels = _check_labels(fn, targets, reduced)
         hot = jax.nn.one_hot(labels, reduced.shape[-1], dtype=reduced.dtype)
-        return off + (on - off) * hot
+        return _nan_if_out_of_range(off + (on - off) * hot, labels, reduced.shape[-1])
+    if reduced.size == 0:
+        raise ValueError(f"{fn}: the batch is empty ({what} of shape {reduced.shape}).")
     if targets.shape != reduced.shape:
         raise ValueError(
             f"{fn}: target {what} has shape {targets.shape} but the {what} has shape "
@@ -382,6 +407,8 @@ def mse_membrane(v: Any, target: Any, *, time_axis: int) -> jax.Array:
     fn = "mse_membrane"
     v = jnp.asarray(v)
     axis = readout.time_axis_of(fn, v, time_axis, "v")
+    if v.size == 0:
+        raise ValueError(f"{fn}: v is empty (shape {v.shape}); a mean over nothing is undefined.")
     target = jnp.asarray(target, v.dtype)
     no_time = v.shape[:axis] + v.shape[axis + 1 :]
     if target.shape == no_time and target.shape != v.shape:

@@ -12,6 +12,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 from jaxspike._validate import check_positive
 
@@ -46,7 +47,13 @@ def time_axis_of(fn: str, x: jax.Array, time_axis: Any, name: str = "x") -> int:
             f"{fn}: time_axis={time_axis} is out of range for {name} of shape {x.shape}; "
             f"{name} needs a time axis."
         )
-    return time_axis % x.ndim
+    axis = time_axis % x.ndim
+    if x.shape[axis] == 0:
+        raise ValueError(
+            f"{fn}: {name} has 0 time steps (shape {x.shape}, time_axis={time_axis}); a "
+            "readout over no steps is undefined."
+        )
+    return axis
 
 
 def spike_count(spikes: Any, *, time_axis: int) -> jax.Array:
@@ -109,7 +116,8 @@ def first_spike_time(spikes: Any, *, time_axis: int, never: Any = None) -> jax.A
     (firing earlier lowers :math:`t_{first}`).
 
     Args:
-        spikes: ``0``/``1`` spike train with a time axis of length ``T``.
+        spikes: ``0``/``1`` spike train with a time axis of length ``T``; a graded
+            value above 1 counts as one spike, a value at or below 0 as none.
         time_axis: the time axis of ``spikes``.
         never: value for neurons that never fire (default ``T``). Any other value
             cuts the gradient for silent neurons.
@@ -126,7 +134,11 @@ def first_spike_time(spikes: Any, *, time_axis: int, never: Any = None) -> jax.A
     fn = "first_spike_time"
     spikes = _array(fn, "spikes", spikes)
     axis = time_axis_of(fn, spikes, time_axis, "spikes")
-    silent_so_far = jnp.cumprod(1.0 - spikes, axis=axis)
+    # A graded spike (a count > 1, e.g. from a Poisson encoder) counts as one spike:
+    # 1 - s would otherwise turn negative and the product flip sign. The clip is
+    # straight-through, so the gradient is unchanged for 0/1 spikes.
+    clipped = spikes - lax.stop_gradient(spikes - jnp.clip(spikes, 0.0, 1.0))
+    silent_so_far = jnp.cumprod(1.0 - clipped, axis=axis)
     t = jnp.sum(silent_so_far, axis=axis)
     if never is None:
         return t

@@ -85,6 +85,23 @@ def _import_h5py(fn: str) -> Any:
     return h5py
 
 
+def _existing_file(fn: str, path: Any, expected: str) -> Path:
+    """``path`` as a Path, or an error naming it when it is missing or a directory."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{fn}: {path} is a directory; expected {expected}.")
+    if not path.is_file():
+        raise FileNotFoundError(f"{fn}: no such file: {path} (expected {expected}).")
+    return path
+
+
+def _audio_dtype(n_channels: int) -> np.dtype:
+    """:data:`AUDIO_EVENT_DTYPE`, with a wider ``x`` when channels exceed int16."""
+    if n_channels - 1 <= np.iinfo(AUDIO_EVENT_DTYPE["x"]).max:
+        return AUDIO_EVENT_DTYPE
+    return np.dtype([("t", np.int64), ("x", np.int32), ("p", np.int8)])
+
+
 def read_shd(
     path: str | os.PathLike[str],
     *,
@@ -95,14 +112,15 @@ def read_shd(
     """Read an SHD or SSC HDF5 file (e.g. ``shd_train.h5``) into event streams.
 
     Spike times are converted from seconds to integer microseconds by rounding
-    (``t = round(times * 1e6)``); the channel is the ``x`` field and ``p`` is 0.
+    (``t = round(times * 1e6)``); the channel is the ``x`` field and ``p`` is 0. With
+    more than 32768 channels ``x`` is ``int32`` instead of ``int16`` (never wrapped).
 
     Args:
         path: the ``.h5`` file.
         n_channels: number of channels; a unit outside ``[0, n_channels)`` is an error.
         nonfinite: what to do with NaN or infinite spike times: ``"drop"`` them or
             ``"raise"`` a ``ValueError``.
-        max_samples: read only the first samples (for quick experiments).
+        max_samples: read only the first samples (for quick experiments); an int >= 0.
 
     Returns:
         :class:`EventSamples` with :data:`~jaxspike.data.events.AUDIO_EVENT_DTYPE` events,
@@ -110,20 +128,30 @@ def read_shd(
 
     Raises:
         ImportError: if h5py is missing.
-        ValueError: if the file is not HDF5, lacks ``spikes/times``, ``spikes/units`` or
-            ``labels``, or its arrays disagree; the message names the file.
+        FileNotFoundError: if ``path`` does not exist.
+        IsADirectoryError: if ``path`` is a directory.
+        ValueError: if the file is not HDF5 (empty, truncated, garbage), lacks
+            ``spikes/times``, ``spikes/units`` or ``labels``, or its arrays disagree;
+            the message names the file and the expected layout.
     """
     fn = "read_shd"
     if nonfinite not in ("drop", "raise"):
         raise ValueError(f"{fn}: nonfinite must be 'drop' or 'raise', got {nonfinite!r}.")
+    if max_samples is not None and (
+        isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 0
+    ):
+        raise ValueError(f"{fn}: max_samples must be None or an int >= 0, got {max_samples!r}.")
+    if isinstance(n_channels, bool) or not isinstance(n_channels, int) or n_channels < 1:
+        raise ValueError(f"{fn}: n_channels must be an int >= 1, got {n_channels!r}.")
     h5py = _import_h5py(fn)
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{fn}: no such file: {path}")
+    path = _existing_file(fn, path, "an SHD/SSC HDF5 file")
     try:
         handle = h5py.File(path, "r")
-    except OSError as err:
-        raise ValueError(f"{fn}: {path} is not a readable HDF5 file ({err}).") from err
+    except Exception as err:  # h5py raises OSError, or others for odd files
+        raise ValueError(
+            f"{fn}: {path} is not a readable HDF5 file; expected an SHD/SSC HDF5 file "
+            f"with spikes/times, spikes/units and labels ({err})."
+        ) from None
     with handle:
         for key in ("spikes/times", "spikes/units", "labels"):
             if key not in handle:
@@ -138,17 +166,31 @@ def read_shd(
             times = handle["spikes/times"][:stop]
             units = handle["spikes/units"][:stop]
             n_times, n_units = len(handle["spikes/times"]), len(handle["spikes/units"])
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise ValueError(f"{fn}: could not read the arrays of {path} ({err}).") from err
+        except Exception as err:  # a truncated file fails in h5py with several types
+            raise ValueError(
+                f"{fn}: could not read the arrays of {path}; expected the SHD layout "
+                f"spikes/times, spikes/units (variable-length arrays) and labels ({err})."
+            ) from None
     if not (n_times == n_units == n):
         raise ValueError(
             f"{fn}: {path} is inconsistent: {n_times} spike-time arrays, {n_units} unit "
             f"arrays and {n} labels."
         )
+    event_dtype = _audio_dtype(n_channels)
     events = []
     for i in range(stop):
-        ts = np.asarray(times[i], dtype=np.float64)
-        us = np.asarray(units[i])
+        try:
+            ts = np.asarray(times[i], dtype=np.float64)
+            us = np.asarray(units[i])
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"{fn}: {path}, sample {i}: spikes/times and spikes/units must be numeric "
+                f"arrays ({err})."
+            ) from None
+        if not np.issubdtype(us.dtype, np.integer):
+            raise ValueError(
+                f"{fn}: {path}, sample {i}: spikes/units must be integer channels, got {us.dtype}."
+            )
         if ts.shape != us.shape or ts.ndim != 1:
             raise ValueError(
                 f"{fn}: {path}, sample {i}: spikes/times has shape {ts.shape} but "
@@ -166,7 +208,7 @@ def read_shd(
                 f"{fn}: {path}, sample {i}: units must lie in [0, {n_channels}), got values "
                 f"in [{us.min()}, {us.max()}]."
             )
-        ev = np.zeros(ts.shape, AUDIO_EVENT_DTYPE)
+        ev = np.zeros(ts.shape, event_dtype)
         ev["t"] = np.round(ts * 1e6).astype(np.int64)
         ev["x"] = us
         events.append(ev)
@@ -265,7 +307,7 @@ def read_nmnist_file(
             the file.
     """
     fn = "read_nmnist_file"
-    path = Path(path)
+    path = _existing_file(fn, path, "an N-MNIST .bin file (5-byte events)")
     raw = np.fromfile(path, dtype=np.uint8)
     if raw.size == 0:
         raise ValueError(f"{fn}: {path} is empty; an N-MNIST file holds at least one event.")

@@ -300,7 +300,9 @@ def ctlif_step(
     if method == "euler":
         v = state.v + ratio * (v_inf - state.v)
     else:
-        v = v_inf + (state.v - v_inf) * jnp.exp(-ratio)
+        # v e + v_inf (1 - e): equal to v_inf + (v - v_inf) e, and no inf - inf for an
+        # infinite input (issue 16).
+        v = state.v * jnp.exp(-ratio) - v_inf * jnp.expm1(-ratio)
     return _spike_and_reset(
         fn,
         v,

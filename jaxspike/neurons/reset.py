@@ -74,7 +74,13 @@ def fire(
     if reset == "subtract":
         v = v - r * (v_th if subtract is None else subtract)
     elif reset == "zero":
-        v = v + r * (v_reset - v)
+        # (1 - r) v + r v_reset gives exactly v_reset after a spike even for a huge v
+        # (v + r (v_reset - v) rounds it away). An infinite membrane must reset to
+        # v_reset, not to 0 * inf = NaN: the formula runs on a finite stand-in and the
+        # result is selected (gradient-safe double where).
+        finite = jnp.isfinite(v)
+        v_fin = jnp.where(finite, v, jnp.zeros_like(v))
+        v = jnp.where(finite, (1 - r) * v_fin + r * v_reset, jnp.where(r > 0, v_reset, v))
     return v, s
 
 

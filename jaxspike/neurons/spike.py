@@ -48,8 +48,24 @@ def _heaviside(x: jax.Array) -> jax.Array:
     return (x >= 0).astype(x.dtype)
 
 
+def _wide(dtype: Any) -> Any:
+    """The dtype the surrogate is evaluated in: at least float32 (float64 stays)."""
+    return jnp.promote_types(dtype, jnp.float32)
+
+
+def _to_dtype(value: jax.Array, dtype: Any) -> jax.Array:
+    """Cast to ``dtype``, clipping finite values to its range (no overflow to inf)."""
+    big = float(jnp.finfo(dtype).max)
+    return jnp.clip(value, -big, big).astype(dtype)
+
+
 def _surrogate_grad(x: jax.Array, surrogate: Surrogate) -> jax.Array:
-    return surrogate(x).astype(x.dtype)
+    """``surrogate(x)`` evaluated in float32 or wider, clipped into ``x``'s dtype.
+
+    In float16/bfloat16 a sharp surrogate (large slope, small width) then overflows
+    neither in its own arithmetic nor in the cast back. NaN in ``x`` stays NaN.
+    """
+    return _to_dtype(surrogate(x.astype(_wide(x.dtype))), x.dtype)
 
 
 @jax.custom_vjp

@@ -14,7 +14,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -364,9 +366,14 @@ def build_program(
 
 
 def positive_dt(fn: str, dt: Any) -> float:
-    """``dt`` as a float, or a ValueError when it is not a real number > 0."""
-    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not float(dt) > 0:
-        raise ValueError(f"{fn}: dt must be a number > 0, got {dt!r}.")
+    """``dt`` as a float, or a ValueError when it is not a finite real number > 0."""
+    if (
+        isinstance(dt, bool)
+        or not isinstance(dt, numbers.Real)
+        or not math.isfinite(float(dt))
+        or not float(dt) > 0
+    ):
+        raise ValueError(f"{fn}: dt must be > 0 and finite, got {dt!r}.")
     return float(dt)
 
 
@@ -387,4 +394,23 @@ def graph_from(source: Any) -> Any:
         return source
     if isinstance(source, Mapping):
         raise TypeError("import_nir: pass a nir.NIRGraph or a path, not a dict.")
-    return nir.read(source)
+    expected = "a NIR HDF5 file (written by nir.write)"
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if path.is_dir():
+            raise IsADirectoryError(f"import_nir: {path} is a directory; expected {expected}.")
+        if not path.is_file():
+            raise FileNotFoundError(f"import_nir: no such file: {path} (expected {expected}).")
+    try:
+        graph = nir.read(source)
+    except Exception as err:  # h5py/nir raise OSError, KeyError, ... for bad files
+        raise ValueError(
+            f"import_nir: could not read {source!r} as {expected}: the file is empty, "
+            f"truncated or not NIR ({type(err).__name__}: {err})."
+        ) from None
+    if not isinstance(graph, nir.NIRGraph):
+        raise ValueError(
+            f"import_nir: {source!r} holds a single {type(graph).__name__} node, not a "
+            f"graph; expected {expected} holding a NIRGraph."
+        )
+    return graph

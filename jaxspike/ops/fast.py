@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxspike._validate import broadcast_param
+from jaxspike._validate import broadcast_param, is_concrete
 from jaxspike.neurons.li import LIParams, LIState
 
 
@@ -72,7 +72,18 @@ def linear_recurrence(a: Any, x: jax.Array, h0: Any = None) -> jax.Array:
     x = jnp.asarray(x)
     if x.ndim < 1:
         raise ValueError(f"{fn}: x needs a time axis at position 0, got a scalar.")
-    a = jnp.asarray(a, x.dtype)
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        raise TypeError(
+            f"{fn}: x must have a floating dtype, got {x.dtype} (the decay would be cast "
+            "to it); cast it with x.astype(jnp.float32)."
+        )
+    a = jnp.asarray(a)
+    if jnp.result_type(a, x) != x.dtype:
+        raise TypeError(
+            f"{fn}: a has dtype {a.dtype}, which does not fit x's dtype {x.dtype} without "
+            f"changing it; give a of dtype {x.dtype} or a Python number."
+        )
+    a = a.astype(x.dtype)
     try:
         a = jnp.broadcast_to(a, x.shape)
     except ValueError:
@@ -328,14 +339,18 @@ def _packed_linear(s: jax.Array, w: jax.Array, b: jax.Array) -> jax.Array:
 
 
 def _packed_linear_fwd(s: jax.Array, w: jax.Array, b: jax.Array) -> tuple[jax.Array, Any]:
-    return _affine(s, w, b), (_pack(s), w, jnp.zeros((0,), s.dtype))
+    binary = jnp.all((s == 0) | (s == 1))
+    return _affine(s, w, b), (_pack(s), w, jnp.zeros((0,), s.dtype), binary)
 
 
 def _packed_linear_bwd(res: Any, g: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    bits, w, like = res
+    bits, w, like, binary = res
     s = _unpack(bits, w.shape[0], like.dtype)
     lead = tuple(range(g.ndim - 1))
     dw = jnp.tensordot(s, g, axes=(lead, lead)).astype(w.dtype)
+    # The bits hold only s != 0: for a traced non-binary s the weight gradient would be
+    # wrong, so it is NaN instead (concrete inputs are rejected in packed_linear).
+    dw = jnp.where(binary, dw, jnp.asarray(jnp.nan, dw.dtype))
     return (g @ w.T.astype(g.dtype)).astype(like.dtype), dw, jnp.sum(g, axis=lead)
 
 
@@ -349,7 +364,8 @@ def packed_linear(s: jax.Array, w: jax.Array, b: Any = None) -> jax.Array:
     ``s``: a plain matmul stores it in its own dtype (32 bits per spike in float32),
     this stores ``packbits(s != 0)`` (1 bit). ``dL/ds = g w^T`` and ``dL/db`` are as usual.
 
-    Only for 0/1 inputs (spikes): any nonzero value counts as 1 in ``dL/dw``.
+    Only for 0/1 inputs (spikes): other values raise ``ValueError`` when ``s`` is
+    concrete; under :func:`jax.jit` (traced ``s``) they make ``dL/dw`` NaN.
 
     Args:
         s: binary spikes ``[..., F]``.
@@ -369,6 +385,11 @@ def packed_linear(s: jax.Array, w: jax.Array, b: Any = None) -> jax.Array:
     if w.ndim != 2 or s.ndim < 1 or s.shape[-1] != w.shape[0]:
         raise ValueError(
             f"packed_linear: need s [..., F] and w [F, H], got s {s.shape} and w {w.shape}."
+        )
+    if is_concrete(s) and not np.all((np.asarray(s) == 0) | (np.asarray(s) == 1)):
+        raise ValueError(
+            "packed_linear: s must hold only 0 and 1 (the backward pass stores one bit "
+            "per entry), got other values; use s @ w + b for graded inputs."
         )
     b = jnp.zeros((w.shape[1],), w.dtype) if b is None else jnp.asarray(b)
     return _packed_linear(s, w, b)

@@ -15,6 +15,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxspike._validate import is_concrete
+from jaxspike.ops._eager import cached_unroll
+
 S = TypeVar("S")
 StepFn = Callable[[Any, Any], tuple[Any, Any]]
 
@@ -114,6 +117,31 @@ def unroll(
     """
     fn = "unroll"
     n_steps = _time_length(fn, xs, 0)
+    if not isinstance(checkpoint, bool) and (not isinstance(checkpoint, int) or checkpoint < 1):
+        raise ValueError(f"{fn}: checkpoint must be a bool or an int >= 1, got {checkpoint!r}.")
+    if is_concrete((state, xs)) and n_steps:
+        # Un-jitted call: check the step eagerly on the first input (concrete values,
+        # so every validation runs), then scan through one jit per step signature
+        # instead of compiling a new scan for every new step object.
+        step(state, jax.tree.map(lambda a: a[0], xs))
+        options = dict(return_states=return_states, unroll=unroll, checkpoint=checkpoint)
+        return cached_unroll(_unroll_traced, step, state, xs, **options)
+    return _unroll_traced(
+        step, state, xs, return_states=return_states, unroll=unroll, checkpoint=checkpoint
+    )
+
+
+def _unroll_traced(
+    step: StepFn,
+    state: Any,
+    xs: Any,
+    *,
+    return_states: bool,
+    unroll: int | bool,
+    checkpoint: bool | int,
+) -> Any:
+    fn = "unroll"
+    n_steps = _time_length(fn, xs, 0)
 
     body: StepFn = step
     if return_states:
@@ -124,13 +152,11 @@ def unroll(
 
         body = with_states
 
-    if isinstance(checkpoint, bool):
-        if checkpoint:
+    if isinstance(checkpoint, bool) or n_steps == 0:  # T = 0: nothing to chunk
+        if checkpoint is True:
             body = jax.checkpoint(body)
         final, out = lax.scan(body, state, xs, unroll=unroll)
     else:
-        if not isinstance(checkpoint, int) or checkpoint < 1:
-            raise ValueError(f"{fn}: checkpoint must be a bool or an int >= 1, got {checkpoint}.")
         final, out = _chunked_scan(body, state, xs, n_steps, int(checkpoint), unroll)
     if return_states:
         ys, states = out
@@ -199,5 +225,8 @@ def unroll_batch_major(
     result = unroll(step, state, jax.tree.map(swap, xs), **kwargs)
     final, ys = result[0], jax.tree.map(swap, result[1])
     if len(result) == 3:
-        return final, ys, jax.tree.map(swap, result[2])
+        # A state leaf without a batch axis (a scalar, e.g. a step counter) is
+        # recorded as [T]; it stays time-major.
+        keep = lambda a: swap(a) if a.ndim >= 2 else a
+        return final, ys, jax.tree.map(keep, result[2])
     return final, ys
