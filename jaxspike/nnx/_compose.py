@@ -472,19 +472,22 @@ class Streaming(nnx.Module):
         self.model(jnp.zeros((*lead, *features), dtype))
 
     def carry(self) -> Any:
-        """The current carry: the model's own if it is a layer, else one per layer found."""
-        carries = []
+        """The current carry: the model's own if it is a layer, else a dict by layer path.
+
+        The paths are those of :func:`streamed_layers` (tuples of attribute names).
+        """
+        carries = {}
         streamed = streamed_layers(self.model)
-        for _, layer in streamed:
+        for path, layer in streamed:
             if layer.stream_treedef is None:
                 raise ValueError(
                     "Streaming: the state is not initialized; call "
                     "reset(batch_size=..., features=...) first."
                 )
-            carries.append(
-                jax.tree.unflatten(layer.stream_treedef, [v[...] for v in layer.stream_state])
+            carries[path] = jax.tree.unflatten(
+                layer.stream_treedef, [v[...] for v in layer.stream_state]
             )
-        return carries[0] if streamed[0][0] == () else tuple(carries)
+        return carries.get((), carries)
 
     def __call__(self, inputs: jax.Array) -> Any:
         """Run one chunk ``[B, T, ...]`` from the stored state and store the new state."""
