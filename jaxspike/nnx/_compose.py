@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxspike._layer import spec as _specs
-from jaxspike.nnx._layers import RNN, carried_call
+from jaxspike.nnx._layers import RNN, STREAMING, carried_call
 from jaxspike.nnx._layers import NeuronState as NeuronState
 from jaxspike.ops.scan import unroll as _unroll
 
@@ -404,9 +404,9 @@ class Streaming(nnx.Module):
     Every jaxspike sequence layer in ``model`` (:class:`RNN` and the neuron layers,
     :class:`Sequential`; the outermost ones, found anywhere in the module graph, so a
     custom ``nnx.Module`` that calls them works unchanged) keeps its carry in
-    :class:`NeuronState` variables between calls: a call without ``initial_carry``
-    continues from the stored state. Feeding a sequence in pieces (down to one step,
-    ``[B, 1, ...]``) gives bit for bit the outputs of one call on the whole sequence
+    :class:`NeuronState` variables between calls: a call through this wrapper continues
+    from the stored state (calling ``model`` directly still starts from rest). Feeding a
+    sequence in pieces (down to one step, ``[B, 1, ...]``) gives bit for bit the outputs of one call on the whole sequence
     (same placement: :class:`Sequential`'s ``"auto"`` does not depend on the number of
     steps). :meth:`reset` puts every neuron at rest. Inside :func:`flax.nnx.jit` the
     state is updated in place like any NNX variable; each new chunk length compiles once
@@ -469,7 +469,11 @@ class Streaming(nnx.Module):
             layer.stream_state = nnx.List([])
             layer.stream_treedef = None
         lead = (0, batch_size) if time_major else (batch_size, 0)
-        self.model(jnp.zeros((*lead, *features), dtype))
+        token = STREAMING.set(True)
+        try:
+            self.model(jnp.zeros((*lead, *features), dtype))
+        finally:
+            STREAMING.reset(token)
 
     def carry(self) -> Any:
         """The current carry: the model's own if it is a layer, else a dict by layer path.
@@ -492,7 +496,11 @@ class Streaming(nnx.Module):
     def __call__(self, inputs: jax.Array) -> Any:
         """Run one chunk ``[B, T, ...]`` from the stored state and store the new state."""
         self.carry()  # raises before the first reset
-        return self.model(inputs)
+        token = STREAMING.set(True)
+        try:
+            return self.model(inputs)
+        finally:
+            STREAMING.reset(token)
 
 
 def streamed_layers(model: Any) -> list[tuple[tuple[Any, ...], Any]]:

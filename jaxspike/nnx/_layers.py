@@ -10,6 +10,7 @@ Inputs are ``[B, T, *neurons, F]`` (``[T, B, ...]`` with ``time_major=True``): d
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from typing import Any
 
@@ -201,6 +202,12 @@ class RNN(nnx.Module):
         return carried_call(self, run, initial_carry, with_carry)
 
 
+STREAMING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "jaxspike_streaming", default=False
+)
+"""Set by :class:`Streaming` around its calls: streamed layers use their stored carry."""
+
+
 class NeuronState(nnx.Variable):
     """Neuron state kept between calls by :class:`Streaming` (not trained, not random).
 
@@ -216,13 +223,14 @@ def carried_call(
 
     The streaming protocol of jaxspike's sequence layers (:class:`RNN` and
     :class:`Sequential`): :class:`Streaming` gives a layer a ``stream_state`` list of
-    :class:`NeuronState` variables. While it has one, a call without ``initial_carry``
-    starts from the stored carry and stores its final carry (the first call, on zero
-    steps, records the resting carry). ``run`` returns ``(final, ...)`` when asked for
-    the carry.
+    :class:`NeuronState` variables. While it has one, a call made through
+    :class:`Streaming` (which sets :data:`STREAMING`) without ``initial_carry`` starts
+    from the stored carry and stores its final carry (the first call, on zero steps,
+    records the resting carry). Called directly, the layer runs from rest as usual.
+    ``run`` returns ``(final, ...)`` when asked for the carry.
     """
     slot = getattr(layer, "stream_state", None)
-    if slot is None:
+    if slot is None or not STREAMING.get():
         return run(initial_carry, return_carry)
     treedef = getattr(layer, "stream_treedef", None)
     if initial_carry is None and treedef is not None:
