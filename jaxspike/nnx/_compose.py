@@ -402,13 +402,13 @@ class Streaming(nnx.Module):
     """Online inference: run any module chunk by chunk, keeping its neurons' state.
 
     Every jaxspike sequence layer in ``model`` (:class:`RNN` and the neuron layers,
-    :class:`Sequential`; the outermost ones, found anywhere in the module graph, so a
-    custom ``nnx.Module`` that calls them works unchanged) keeps its carry in
-    :class:`NeuronState` variables between calls: a call through this wrapper continues
-    from the stored state (calling ``model`` directly still starts from rest). Feeding a
-    sequence in pieces (down to one step, ``[B, 1, ...]``) gives bit for bit the outputs of one call on the whole sequence
-    (same placement: :class:`Sequential`'s ``"auto"`` does not depend on the number of
-    steps). :meth:`reset` puts every neuron at rest. Inside :func:`flax.nnx.jit` the
+    :class:`Sequential`; the outermost ones, found anywhere in the module graph, so a custom
+    ``nnx.Module`` that calls them works unchanged) keeps its carry in :class:`NeuronState`
+    variables between calls: a call through this wrapper continues from the stored state
+    (calling ``model`` directly still starts from rest). Feeding a sequence in pieces (down
+    to one step, ``[B, 1, ...]``) gives bit for bit the outputs of one call on the whole
+    sequence (same placement: :class:`Sequential`'s ``"auto"`` does not depend on the number
+    of steps). :meth:`reset` puts every neuron at rest. Inside :func:`flax.nnx.jit` the
     state is updated in place like any NNX variable; each new chunk length compiles once
     (use one chunk size, see ``docs/guides/streaming.md``).
 
