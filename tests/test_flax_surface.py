@@ -236,18 +236,29 @@ def test_streaming_any_module_is_bit_exact(chunk):
     np.testing.assert_array_equal(lif_carry.v, want.v)
 
 
-def test_streaming_sequential_placement_does_not_depend_on_chunk_length():
+def test_streaming_sequential_placement_does_not_depend_on_chunk_length(monkeypatch):
+    # 120 steps x 1000 neurons: large enough that a step-count rule would fuse the whole
+    # sequence but not a one-step chunk; count which program every call runs
+    fused_calls = []
+    original = jsnn.Sequential._fused
+
+    def counting(self, *args, **kwargs):
+        fused_calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(jsnn.Sequential, "_fused", counting)
     rngs = nnx.Rngs(1)
     model = jsnn.Sequential(
-        nnx.Linear(5, 8, rngs=rngs), jsnn.LIF(8), nnx.Linear(8, 2, rngs=rngs), jsnn.LI(2)
+        nnx.Linear(5, 1000, rngs=rngs), jsnn.LIF(1000), nnx.Linear(1000, 2, rngs=rngs), jsnn.LI(2)
     )
-    assert model.resolve_placement() == ("fused" if jax.default_backend() == "cpu" else "layerwise")
-    x = currents((2, 10, 5), seed=6)
+    x = currents((2, 120, 5), seed=6)
     whole = model(x)
     online = jsnn.Streaming(model)
     online.reset(batch_size=2, features=(5,))
-    outs = [online(x[:, :1]), online(x[:, 1:7]), online(x[:, 7:])]
+    outs = [online(x[:, :1]), online(x[:, 1:60]), online(x[:, 60:])]
     np.testing.assert_array_equal(jnp.concatenate(outs, 1), whole)
+    # the whole run, the reset and the three chunks: all fused on CPU, none elsewhere
+    assert len(fused_calls) == (5 if jax.default_backend() == "cpu" else 0)
 
 
 def test_streaming_refuses_a_module_without_layers():
