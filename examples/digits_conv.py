@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from tqdm import tqdm
 
 import jaxspike as js
 import jaxspike.nnx as jsnn
@@ -90,7 +91,7 @@ def main(argv=None) -> dict:
     key = jax.random.key(args.seed)
     rng = np.random.default_rng(args.seed)
 
-    bar = jsnn.ProgressBar(range(args.epochs), desc="training")
+    bar = tqdm(range(args.epochs), desc="training")
     for epoch in bar:
         losses = [
             jsnn.train_step(model, optimizer, batch, loss_fn)[0]

@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from tqdm import tqdm
 
 import jaxspike as js
 import jaxspike.nnx as jsnn
@@ -187,7 +188,7 @@ def main(argv=None) -> dict:
         sigma = args.sigma + (0.5 - args.sigma) * min(epoch / anneal, 1.0)
         for layer in delayed_layers(model):
             layer.sigma[...] = min(sigma, args.sigma)
-        bar = jsnn.ProgressBar(
+        bar = tqdm(
             train.batches(jax.random.fold_in(key, epoch), args.batch_size),
             total=per_epoch,
             desc=f"epoch {epoch + 1}/{args.epochs}",

@@ -262,7 +262,7 @@ def test_fused_errors():
     assert drop.resolve_placement() == "layerwise"
     # an event-driven layer gathers rows over the whole sequence: "auto" stays layerwise
     event = Sequential(SpikeLinear(3, 2, event_capacity=2, rngs=nnx.Rngs(0)), LIF(2))
-    assert event.resolve_placement(num_steps=10_000) == "layerwise"
+    assert event.resolve_placement() == "layerwise"
 
 
 def _placements_net(placement, time_major=False):
@@ -287,9 +287,6 @@ def test_sequential_placements_equal_outputs_gradients_and_carries(time_major):
     models = {p: _placements_net(p, time_major) for p in ("layerwise", "fused", "auto")}
     cpu = jax.default_backend() == "cpu"
     assert models["auto"].resolve_placement() == ("fused" if cpu else "layerwise")
-    # 9 steps x 16 neurons is below the work where fusing pays; 10 000 x 16 is above
-    assert models["auto"].resolve_placement(num_steps=9) == "layerwise"
-    assert models["auto"].resolve_placement(num_steps=10_000) == ("fused" if cpu else "layerwise")
     assert models["auto"].resolve_placement("layerwise") == "layerwise"
 
     def loss(model):

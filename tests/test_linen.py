@@ -159,7 +159,7 @@ def test_linen_sequential_equals_nnx_and_threads_carries():
     for i, name in ((0, "layers_0"), (2, "layers_2")):
         twin.layers[i].layer.kernel[...] = variables["params"][name]["kernel"]
         twin.layers[i].layer.bias[...] = variables["params"][name]["bias"]
-    np.testing.assert_array_equal(twin(x), whole)
+    np.testing.assert_array_equal(twin(x, placement="layerwise"), whole)
 
 
 def test_izhikevich_initial_carry_uses_learned_parameters():

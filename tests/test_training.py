@@ -97,14 +97,3 @@ def test_checkpoint_structure_mismatch_raises(tmp_path):
     other = jsnn.Sequential(nnx.Linear(6, 2, rngs=nnx.Rngs(0)), jsnn.LI(2))
     with pytest.raises(ValueError, match="does not match"):
         jsnn.load_checkpoint(tmp_path / "m.msgpack", other)
-
-
-def test_progress_bar_writes_one_line_per_redraw():
-    import io
-
-    out = io.StringIO()
-    bar = jsnn.ProgressBar(range(3), desc="x", width=3, file=out)
-    assert list(bar) == [0, 1, 2]
-    text = out.getvalue()
-    assert text.endswith("\n") and text.count("\r") == 4
-    assert "[###] 3/3" in text

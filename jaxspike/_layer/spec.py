@@ -14,6 +14,8 @@ Fixed parameters are stored as they are used, under their own name.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -28,6 +30,8 @@ from jaxspike.neurons.iaf import IFParams, if_init, if_step
 from jaxspike.neurons.izhikevich import IzhikevichParams, izhikevich_init, izhikevich_step
 from jaxspike.neurons.li import LIParams, li_init, li_step
 from jaxspike.neurons.lif import CTLIFParams, LIFParams, ctlif_step, lif_init, lif_step
+from jaxspike.neurons.spike import ForwardMode
+from jaxspike.neurons.surrogates import get_surrogate
 from jaxspike.ops.scan import unroll as unroll_fn
 
 
@@ -216,6 +220,11 @@ def run_sequence(
     initial_carry: Any,
     unroll: int | bool,
     checkpoint: bool | int,
+    seq_lengths: Any = None,
+    reverse: bool = False,
+    keep_order: bool = False,
+    return_trace: bool = False,
+    forward_mode: bool = False,
 ) -> Any:
     """Scan ``cell.step_fn()`` over a sequence: the body of every NNX and Linen layer.
 
@@ -223,9 +232,27 @@ def run_sequence(
     ``resting_carry(step_input_shape)`` when none is given (casting its floating leaves
     to the input dtype; integer leaves such as ring-buffer positions keep theirs), runs
     :func:`jaxspike.unroll` and restores the layout.
+
+    ``seq_lengths`` (``[B]`` ints) freezes the state of sample ``b`` after its first
+    ``seq_lengths[b]`` steps and zeroes its outputs there; ``reverse`` runs each sequence
+    backwards (its valid part only, padding stays at the end, as
+    :func:`flax.nnx.nn.recurrent.flip_sequences`); ``keep_order`` flips the outputs back.
+    ``return_trace`` adds a :class:`Trace` of every step; ``forward_mode`` wraps the
+    cell's surrogate in :class:`jaxspike.ForwardMode`.
+
+    Returns:
+        ``ys``, ``(final, ys)`` with ``return_carry``; with ``return_trace`` the trace is
+        appended: ``(ys, trace)`` or ``(final, ys, trace)``.
     """
-    if not isinstance(time_major, bool):
-        raise TypeError(f"{owner}: time_major must be a bool, got {time_major!r}.")
+    for name, flag in (
+        ("time_major", time_major),
+        ("reverse", reverse),
+        ("keep_order", keep_order),
+        ("return_trace", return_trace),
+        ("forward_mode", forward_mode),
+    ):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{owner}: {name} must be a bool, got {flag!r}.")
     x = jnp.asarray(inputs)
     if x.ndim < 3:
         layout = "[T, B, ..., F]" if time_major else "[B, T, ..., F]"
@@ -235,17 +262,167 @@ def run_sequence(
         )
     x = cell.prepare(x)
     xs = x if time_major else jnp.swapaxes(x, 0, 1)
+    lengths = _check_lengths(owner, seq_lengths, xs.shape[:2])
+    if reverse:
+        xs = flip_time(xs, lengths)
     if initial_carry is None:
         initial_carry = jax.tree.map(
             lambda a: a.astype(xs.dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a,
             resting_carry(xs.shape[1:]),
         )
-    final, ys = unroll_fn(cell.step_fn(), initial_carry, xs, unroll=unroll, checkpoint=checkpoint)[
-        :2
-    ]
+    step = cell_step(owner, cell, forward_mode=forward_mode, pre_reset=return_trace)
+    body = _masked_body(step, lengths, return_trace)
+    scan_in = xs if lengths is None else (xs, jnp.arange(xs.shape[0]))
+    final, out = unroll_fn(body, initial_carry, scan_in, unroll=unroll, checkpoint=checkpoint)[:2]
+    ys, trace = (out[0], Trace(out[2], out[1])) if return_trace else (out, None)
+    if reverse and keep_order:
+        ys, trace = jax.tree.map(lambda a: flip_time(a, lengths), (ys, trace))
     if not time_major:
-        ys = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), ys)
-    return (final, ys) if return_carry else ys
+        ys, trace = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), (ys, trace))
+    result = (final, ys) if return_carry else (ys,)
+    if return_trace:
+        result = (*result, trace)
+    return result if len(result) > 1 else result[0]
+
+
+class Trace(NamedTuple):
+    """The per-step record of one layer (``return_trace=True``), in the outputs' layout.
+
+    Attributes:
+        state: the carry after every step (after the reset), stacked over time: the
+            neuron's ``<Model>State`` (``state.v`` the membrane, ``state.i`` the synaptic
+            current of :class:`~jaxspike.CubaLIFState`, ``state.a`` the adaptation of
+            :class:`~jaxspike.ALIFState`, ...), or :class:`RecurrentState`.
+        v_pre: the membrane before the reset at every step (``None`` for a model without
+            a reset, such as the leaky integrator, whose ``state.v`` is already it).
+    """
+
+    state: Any
+    v_pre: Any
+
+
+def _check_lengths(owner: str, seq_lengths: Any, time_batch: tuple[int, ...]) -> Any:
+    if seq_lengths is None:
+        return None
+    lengths = jnp.asarray(seq_lengths)
+    if not jnp.issubdtype(lengths.dtype, jnp.integer) or lengths.shape != time_batch[1:]:
+        raise ValueError(
+            f"{owner}: seq_lengths must be integers of shape ({time_batch[1]},) (one length "
+            f"per sample), got {lengths.dtype} of shape {lengths.shape}."
+        )
+    if is_concrete(lengths):
+        n = np.asarray(lengths)
+        if n.size and (n.min() < 0 or n.max() > time_batch[0]):
+            raise ValueError(
+                f"{owner}: seq_lengths must lie in [0, {time_batch[0]}] (the number of "
+                f"steps), got {n.tolist()}."
+            )
+    return lengths
+
+
+def flip_time(a: jax.Array, lengths: Any) -> jax.Array:
+    """Reverse ``a[T, B, ...]`` in time; with ``lengths`` only each sample's first steps.
+
+    The padding stays at the end (the rule of :func:`flax.nnx.nn.recurrent.flip_sequences`).
+    """
+    if lengths is None:
+        return jnp.flip(a, 0)
+    t = a.shape[0]
+    idx = (jnp.arange(t - 1, -1, -1)[:, None] + lengths[None, :]) % t
+    idx = idx.reshape(idx.shape + (1,) * (a.ndim - 2))
+    return jnp.take_along_axis(a, jnp.broadcast_to(idx, a.shape), axis=0)
+
+
+def _masked_body(step: Callable[..., Any], lengths: Any, trace: bool) -> Callable[..., Any]:
+    """The scan body: the step, frozen past each sample's length, recording the trace."""
+
+    def body(carry: Any, inp: Any) -> tuple[Any, Any]:
+        x, t = inp if lengths is not None else (inp, None)
+        new, out = step(carry, x)
+        y, pre = out if trace else (out, None)
+        if lengths is not None:
+            valid = t < lengths
+
+            def keep(n: jax.Array, o: Any = None) -> jax.Array:
+                mask = valid.reshape(valid.shape + (1,) * (jnp.ndim(n) - 1))
+                return jnp.where(mask, n, jnp.zeros_like(n) if o is None else o)
+
+            new = jax.tree.map(keep, new, carry)
+            y, pre = jax.tree.map(keep, (y, pre))
+        return new, ((y, pre, new) if trace else y)
+
+    return body
+
+
+def cell_step(
+    owner: str, cell: Any, *, forward_mode: bool = False, pre_reset: bool = False
+) -> Callable[..., Any]:
+    """``cell.step_fn()``, switched to forward mode and/or returning the pre-reset membrane.
+
+    A cell whose ``step_fn`` takes the keywords ``forward_mode`` and ``pre_reset`` (a
+    wrapper such as :class:`RecurrentCell`) is asked directly; otherwise its step must be
+    ``functools.partial(<model>_step, params, **options)`` of a jaxspike neuron.
+    With ``pre_reset`` the step returns ``(carry, (y, v_pre))`` (``v_pre`` ``None`` when
+    the model has no reset).
+
+    Raises:
+        TypeError: ``forward_mode=True`` for a cell whose step is not a jaxspike neuron step.
+    """
+    fn = cell.step_fn
+    if "forward_mode" in inspect.signature(fn).parameters:
+        return fn(forward_mode=forward_mode, pre_reset=pre_reset)
+    return adapt_step(owner, fn(), forward_mode=forward_mode, pre_reset=pre_reset)
+
+
+def adapt_step(
+    owner: str, step: Callable[..., Any], *, forward_mode: bool, pre_reset: bool
+) -> Callable[..., Any]:
+    """Rebind the options of a neuron step (see :func:`cell_step`)."""
+    if not (forward_mode or pre_reset):
+        return step
+    core = {spec.step for spec in SPECS.values()}
+    if not (isinstance(step, functools.partial) and step.func in core):
+        if forward_mode:
+            raise TypeError(
+                f"{owner}: forward_mode=True needs a cell whose step is a jaxspike neuron "
+                f"step (functools.partial(<model>_step, params, **options)), got {step!r}; "
+                "give the cell a jaxspike.ForwardMode(...) surrogate instead."
+            )
+        return _no_pre(step)
+    signature = inspect.signature(step.func).parameters
+    kw = dict(step.keywords)
+    if forward_mode and "surrogate" in signature:
+        surrogate = get_surrogate(kw.get("surrogate", signature["surrogate"].default))
+        if not isinstance(surrogate, ForwardMode):
+            kw["surrogate"] = ForwardMode(surrogate)
+    if pre_reset and "pre_reset" in signature:
+        kw["pre_reset"] = True
+        return functools.partial(step.func, *step.args, **kw)
+    new = functools.partial(step.func, *step.args, **kw)
+    return _no_pre(new) if pre_reset else new
+
+
+def _no_pre(step: Callable[..., Any]) -> Callable[..., Any]:
+    def with_none(carry: Any, x: Any) -> tuple[Any, Any]:
+        carry, y = step(carry, x)
+        return carry, (y, None)
+
+    return with_none
+
+
+def recurrent_step(
+    inner: Callable[..., Any], w: jax.Array, self_connections: bool, pre_reset: bool
+) -> Callable[..., Any]:
+    """The step of a recurrent cell: ``inner`` fed with ``x + out @ W``."""
+    if not self_connections:
+        w = w * (1 - jnp.eye(w.shape[0], dtype=w.dtype))
+
+    def step(carry: RecurrentState, x: jax.Array) -> tuple[RecurrentState, Any]:
+        neuron, out = inner(carry.neuron, x + carry.out @ w.astype(x.dtype))
+        s = out[0] if pre_reset else out
+        return RecurrentState(neuron, s), out
+
+    return step
 
 
 class RecurrentState(NamedTuple):

@@ -108,6 +108,7 @@ def read_shd(
     n_channels: int = SHD_N_CHANNELS,
     nonfinite: str = "drop",
     max_samples: int | None = None,
+    time_rounding: str = "round",
 ) -> EventSamples:
     """Read an SHD or SSC HDF5 file (e.g. ``shd_train.h5``) into event streams.
 
@@ -121,6 +122,10 @@ def read_shd(
         nonfinite: what to do with NaN or infinite spike times: ``"drop"`` them or
             ``"raise"`` a ``ValueError``.
         max_samples: read only the first samples (for quick experiments); an int >= 0.
+        time_rounding: ``"round"`` (default): ``t = round(times * 1e6)``, the nearest
+            microsecond; ``"truncate"``: ``t = int(times * 1e6)`` toward zero, as
+            tonic's ``SHD``/``SSC`` data sets do (a float32 time such as 0.0123 s is
+            12299.999... us, so the two differ by 1 us on some spikes).
 
     Returns:
         :class:`EventSamples` with :data:`~jaxspike.data.events.AUDIO_EVENT_DTYPE` events,
@@ -135,6 +140,10 @@ def read_shd(
             the message names the file and the expected layout.
     """
     fn = "read_shd"
+    if time_rounding not in ("round", "truncate"):
+        raise ValueError(
+            f"{fn}: time_rounding must be 'round' or 'truncate', got {time_rounding!r}."
+        )
     if nonfinite not in ("drop", "raise"):
         raise ValueError(f"{fn}: nonfinite must be 'drop' or 'raise', got {nonfinite!r}.")
     if max_samples is not None and (
@@ -209,7 +218,10 @@ def read_shd(
                 f"in [{us.min()}, {us.max()}]."
             )
         ev = np.zeros(ts.shape, event_dtype)
-        ev["t"] = np.round(ts * 1e6).astype(np.int64)
+        us_time = ts * 1e6
+        ev["t"] = (np.round(us_time) if time_rounding == "round" else np.trunc(us_time)).astype(
+            np.int64
+        )
         ev["x"] = us
         events.append(ev)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
@@ -227,6 +239,7 @@ def write_shd(
     labels: Any,
     *,
     speakers: Any = None,
+    keys: Sequence[str] | None = None,
     time_dtype: Any = np.float32,
 ) -> None:
     """Write spike trains to an HDF5 file in the SHD/SSC layout that :func:`read_shd` reads.
@@ -242,6 +255,8 @@ def write_shd(
         units: one 1-D array of channels per sample, matching ``times``.
         labels: one integer class per sample.
         speakers: one integer per sample for ``extra/speaker`` (default zeros).
+        keys: the class names stored in ``extra/keys`` (default ``"0"``, ``"1"``, ... up
+            to the largest label), which tonic's ``SHD`` data set reads.
         time_dtype: floating dtype of the stored times.
 
     Raises:
@@ -282,7 +297,11 @@ def write_shd(
             t_set[i] = ts
             u_set[i] = us.astype(np.uint16)
         f.create_dataset("labels", data=labels.astype(np.uint16))
-        f.create_group("extra").create_dataset("speaker", data=speakers.astype(np.uint16))
+        extra = f.create_group("extra")
+        extra.create_dataset("speaker", data=speakers.astype(np.uint16))
+        if keys is None:
+            keys = [str(i) for i in range(int(labels.max()) + 1 if n else 0)]
+        extra.create_dataset("keys", data=np.asarray([k.encode() for k in keys], dtype="S"))
 
 
 def read_nmnist_file(
@@ -337,6 +356,56 @@ def read_nmnist_file(
                 "sensor_size=None for a larger sensor."
             )
     return ev
+
+
+def write_nmnist_file(path: str | os.PathLike[str], events: Any) -> None:
+    """Write events to an N-MNIST ``.bin`` file (the layout :func:`read_nmnist_file` reads).
+
+    Each event becomes 40 bits: ``x`` (8 bits), ``y`` (8 bits), polarity (1 bit) and the
+    time in microseconds (23 bits); a time of ``2**23`` us or later is written with
+    overflow records (``y = 240``), each adding ``2**13`` us, as in the original files.
+
+    Args:
+        path: the ``.bin`` file to create (overwritten).
+        events: structured array with fields ``x``, ``y``, ``t``, ``p``, sorted by time,
+            with ``0 <= x, y < 240`` and ``p`` in ``{0, 1}``.
+
+    Raises:
+        ValueError: for unsorted times or fields out of range.
+
+    Example:
+        >>> import os, tempfile
+        >>> from jaxspike.data.events import make_events
+        >>> path = os.path.join(tempfile.mkdtemp(), "00001.bin")
+        >>> write_nmnist_file(path, make_events(x=[1, 33], y=[2, 0], t=[5, 9_000_000], p=[1, 0]))
+        >>> ev = read_nmnist_file(path)
+        >>> ev["x"].tolist(), ev["t"].tolist(), ev["p"].tolist()
+        ([1, 33], [5, 9000000], [1, 0])
+    """
+    fn = "write_nmnist_file"
+    ev = np.asarray(events)
+    names = ev.dtype.names or ()
+    if not {"x", "y", "t", "p"} <= set(names):
+        raise ValueError(f"{fn}: events need fields x, y, t, p, got {names}.")
+    x, y, t, p = (ev[k].astype(np.int64) for k in ("x", "y", "t", "p"))
+    if t.size and (np.any(np.diff(t) < 0) or t[0] < 0):
+        raise ValueError(f"{fn}: event times must be >= 0 and sorted.")
+    for name, col, top in (("x", x, 256), ("y", y, _NMNIST_OVERFLOW_Y), ("p", p, 2)):
+        if col.size and (col.min() < 0 or col.max() >= top):
+            raise ValueError(
+                f"{fn}: {name} must lie in [0, {top}), got [{col.min()}, {col.max()}]."
+            )
+    records = []
+    offset = 0
+    for xe, ye, te, pe in zip(x, y, t, p, strict=True):
+        while te - offset >= 1 << 23:
+            offset += _NMNIST_OVERFLOW_STEP
+            records.append((0, _NMNIST_OVERFLOW_Y, 0, 0, 0))
+        rel = int(te - offset)
+        records.append(
+            (int(xe), int(ye), (int(pe) << 7) | (rel >> 16), (rel >> 8) & 0xFF, rel & 0xFF)
+        )
+    np.asarray(records, np.uint8).reshape(-1, 5).tofile(path)
 
 
 def read_nmnist(root: str | os.PathLike[str]) -> EventSamples:

@@ -29,6 +29,7 @@ from jaxspike.linen._modules import RecurrentCell as RecurrentCell
 from jaxspike.linen._modules import RecurrentState as RecurrentState
 from jaxspike.linen._modules import Sequential as Sequential
 from jaxspike.linen._modules import TimeDistributed as TimeDistributed
+from jaxspike.linen._modules import Trace as Trace
 
 __all__ = [
     "Delay",
@@ -52,6 +53,7 @@ __all__ = [
     "NeuronCell",
     "RecurrentCell",
     "RecurrentState",
+    "Trace",
     "Sequential",
     "TimeDistributed",
 ]

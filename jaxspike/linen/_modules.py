@@ -10,6 +10,7 @@ stored names (``decay_logit``, ``tau_mem_log``, ...); fixed ones are constants.
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -17,9 +18,11 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 from flax import linen as nn
+from flax.errors import ScopeCollectionNotFound
 
 from jaxspike._layer import spec as _specs
 from jaxspike._layer.spec import RecurrentState
+from jaxspike._layer.spec import Trace as Trace
 from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
 _RECURRENT_INIT = nn.initializers.orthogonal()
@@ -90,7 +93,16 @@ class NeuronCell(nn.RNNCellBase):
                 stored.append(self.param(slot.attr, lambda key, init=init: init(key=key)))
             elif callable(getattr(self, slot.field)):
                 draw = functools.partial(lambda init: init(key=self.make_rng("params")), init)
-                stored.append(self.variable("fixed", slot.attr, draw).value)
+                try:
+                    stored.append(self.variable("fixed", slot.attr, draw).value)
+                except ScopeCollectionNotFound:
+                    raise ValueError(
+                        f"{owner}: the fixed parameter {slot.field} is drawn from an "
+                        "initializer and lives in the 'fixed' collection, which flax.linen.RNN "
+                        "does not pass into its scan by default; use "
+                        "nn.RNN(cell, variable_broadcast=('params', 'fixed')), or "
+                        "jaxspike.linen.RNN(cell), or give a number or an array instead."
+                    ) from None
             else:
                 stored.append(init(key=None))
         self.slots = slots
@@ -195,18 +207,15 @@ class RecurrentCell(nn.RNNCellBase):
         """The wrapped cell's input check."""
         return self.cell.prepare(x, what)
 
-    def step_fn(self) -> Any:
-        """The cell's step fed with ``x + out @ W`` (``W`` read once)."""
-        inner = self.cell.step_fn()
-        w = self.kernel
-        if not self.self_connections:
-            w = w * (1 - jnp.eye(w.shape[0], dtype=w.dtype))
+    def step_fn(self, *, forward_mode: bool = False, pre_reset: bool = False) -> Any:
+        """The cell's step fed with ``x + out @ W`` (``W`` read once).
 
-        def step(carry: RecurrentState, x: jax.Array) -> tuple[RecurrentState, jax.Array]:
-            neuron, out = inner(carry.neuron, x + carry.out @ w.astype(x.dtype))
-            return RecurrentState(neuron, out), out
-
-        return step
+        ``forward_mode`` and ``pre_reset`` go to the inner cell's step, as in
+        :meth:`jaxspike.nnx.RecurrentCell.step_fn`.
+        """
+        owner = type(self).__name__
+        inner = _specs.cell_step(owner, self.cell, forward_mode=forward_mode, pre_reset=pre_reset)
+        return _specs.recurrent_step(inner, self.kernel, self.self_connections, pre_reset)
 
     def __call__(self, carry: Any, inputs: jax.Array) -> tuple[Any, jax.Array]:
         """One step: ``(carry, inputs[..., F]) -> (carry, spikes)``."""
@@ -227,18 +236,36 @@ def sequence_call(
     initial_carry: Any,
     return_carry: bool | None,
     time_major: bool | None,
+    seq_lengths: Any = None,
+    reverse: bool | None = None,
+    keep_order: bool | None = None,
+    return_trace: bool = False,
+    forward_mode: bool | None = None,
 ) -> Any:
-    """Scan ``cell.step_fn()`` over ``inputs`` with the layout options of ``module``."""
+    """Scan ``cell.step_fn()`` over ``inputs`` with the layout options of ``module``.
+
+    A ``None`` option takes the module's attribute of the same name (``False`` for a
+    module without it).
+    """
+
+    def attr(name: str, value: Any) -> Any:
+        return getattr(module, name, False) if value is None else value
+
     return _specs.run_sequence(
         type(module).__name__,
         cell,
         inputs,
         functools.partial(cell.initialize_carry, None),
-        time_major=module.time_major if time_major is None else time_major,
-        return_carry=module.return_carry if return_carry is None else return_carry,
+        time_major=attr("time_major", time_major),
+        return_carry=attr("return_carry", return_carry),
         initial_carry=initial_carry,
         unroll=module.unroll,
         checkpoint=module.checkpoint,
+        seq_lengths=seq_lengths,
+        reverse=attr("reverse", reverse),
+        keep_order=attr("keep_order", keep_order),
+        return_trace=return_trace,
+        forward_mode=attr("forward_mode", forward_mode),
     )
 
 
@@ -247,8 +274,13 @@ def _layer_call(
     inputs: jax.Array,
     *,
     initial_carry: Any = None,
+    seq_lengths: Any = None,
     return_carry: bool | None = None,
     time_major: bool | None = None,
+    reverse: bool | None = None,
+    keep_order: bool | None = None,
+    return_trace: bool = False,
+    forward_mode: bool | None = None,
 ) -> Any:
     """Run the neuron over time (the call surface of :class:`flax.linen.RNN`).
 
@@ -256,11 +288,19 @@ def _layer_call(
         self: the layer.
         inputs: ``[B, T, ..., F]`` (or ``[T, B, ..., F]`` with ``time_major``).
         initial_carry: the carry before the first step (default: resting).
+        seq_lengths: ``[B]`` valid steps per sample; later steps keep the state frozen
+            and output 0 (see :meth:`jaxspike.nnx.RNN.__call__`).
         return_carry: override the attribute of the same name.
         time_major: override the attribute of the same name.
+        reverse: run each sequence backwards (its valid steps only).
+        keep_order: with ``reverse``, flip the outputs back to the input order.
+        return_trace: also return a :class:`~jaxspike.linen.Trace` of every step.
+        forward_mode: wrap the surrogate in :class:`jaxspike.ForwardMode` (for
+            :func:`jax.jvp`); default ``False``.
 
     Returns:
-        The outputs (same layout as ``inputs``), or ``(final_carry, outputs)``.
+        The outputs (same layout as ``inputs``), or ``(final_carry, outputs)``;
+        ``return_trace`` appends the trace.
     """
     return sequence_call(
         self,
@@ -269,6 +309,11 @@ def _layer_call(
         initial_carry=initial_carry,
         return_carry=return_carry,
         time_major=time_major,
+        seq_lengths=seq_lengths,
+        reverse=reverse,
+        keep_order=keep_order,
+        return_trace=return_trace,
+        forward_mode=forward_mode,
     )
 
 
@@ -276,15 +321,20 @@ class RNN(nn.Module):
     """Scan a jaxspike Linen cell over a sequence with :func:`jaxspike.unroll`.
 
     The mirror of :class:`jaxspike.nnx.RNN`: the call surface of :class:`flax.linen.RNN`
-    (``time_major``, ``initial_carry``, ``return_carry``), but the parameters are read
-    once before a plain :func:`jax.lax.scan` (no lifted ``nn.scan``).
+    (``time_major``, ``initial_carry``, ``return_carry``, ``seq_lengths``, ``reverse``,
+    ``keep_order``), but the parameters are read once before a plain
+    :func:`jax.lax.scan` (no lifted ``nn.scan``).
 
     Attributes:
         cell: a jaxspike Linen cell (:class:`LIFCell`, :class:`RecurrentCell`, ...).
         time_major: ``False``: ``[B, T, ..., F]``; ``True``: ``[T, B, ..., F]``.
         return_carry: also return the final carry.
+        reverse: run each sequence backwards (its valid steps only).
+        keep_order: with ``reverse``, flip the outputs back to the input order.
         unroll: steps unrolled per scan iteration.
         checkpoint: recompute steps in the backward pass (see :func:`jaxspike.unroll`).
+        forward_mode: wrap the surrogate in :class:`jaxspike.ForwardMode` (for
+            :func:`jax.jvp`); default ``False`` (the ``custom_vjp`` spike).
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -292,21 +342,32 @@ class RNN(nn.Module):
         >>> x = jnp.full((2, 4, 3), 0.75)
         >>> layer.apply(layer.init(jax.random.key(0), x), x)[0, :, 0].tolist()
         [0.0, 1.0, 0.0, 1.0]
+        >>> y, trace = layer.apply({}, x, return_trace=True)
+        >>> trace.v_pre[0, :, 0].tolist()
+        [0.75, 1.125, 0.8125, 1.15625]
     """
 
     cell: Any
     time_major: bool = False
     return_carry: bool = False
+    reverse: bool = False
+    keep_order: bool = False
     unroll: int | bool = 1
     checkpoint: bool | int = False
+    forward_mode: bool = False
 
     def __call__(
         self,
         inputs: jax.Array,
         *,
         initial_carry: Any = None,
+        seq_lengths: Any = None,
         return_carry: bool | None = None,
         time_major: bool | None = None,
+        reverse: bool | None = None,
+        keep_order: bool | None = None,
+        return_trace: bool = False,
+        forward_mode: bool | None = None,
     ) -> Any:
         """Run the cell over time; see :class:`jaxspike.nnx.RNN` for the arguments."""
         return sequence_call(
@@ -316,6 +377,11 @@ class RNN(nn.Module):
             initial_carry=initial_carry,
             return_carry=return_carry,
             time_major=time_major,
+            seq_lengths=seq_lengths,
+            reverse=reverse,
+            keep_order=keep_order,
+            return_trace=return_trace,
+            forward_mode=forward_mode,
         )
 
 
@@ -526,15 +592,15 @@ class TimeDistributed(nn.Module):
     """Apply a stateless layer to ``[B, T, ...]`` by folding time into the batch.
 
     Attributes:
-        layer: a Linen module or function on ``[N, ...]``.
+            layer: a Linen module or function on ``[N, ...]``.
 
     Example:
-        >>> import jax, jax.numpy as jnp
-        >>> from flax import linen as nn
-        >>> layer = TimeDistributed(nn.Dense(5))
-        >>> x = jnp.ones((2, 7, 3))
-        >>> layer.apply(layer.init(jax.random.key(0), x), x).shape
-        (2, 7, 5)
+            >>> import jax, jax.numpy as jnp
+            >>> from flax import linen as nn
+            >>> layer = TimeDistributed(nn.Dense(5))
+            >>> x = jnp.ones((2, 7, 3))
+            >>> layer.apply(layer.init(jax.random.key(0), x), x).shape
+            (2, 7, 5)
     """
 
     layer: Any
@@ -559,17 +625,21 @@ def _fold_time(layer: Callable[..., Any], inputs: jax.Array, **kwargs: Any) -> A
 class Sequential(nn.Module):
     """A spiking network as one module, threading every neuron layer's carry.
 
-    The mirror of :class:`jaxspike.nnx.Sequential`. Sequence layers, i.e. modules with
-    the call surface of :class:`flax.linen.RNN` (:class:`LIF`, ..., :class:`RNN`,
-    ``nn.RNN`` itself: attributes ``time_major`` and ``return_carry``), and nested
-    :class:`Sequential` scan the whole sequence; every other layer or function is
-    applied with time folded into the batch (as :class:`TimeDistributed`). Unlike
+    The mirror of :class:`jaxspike.nnx.Sequential` (layerwise placement). Sequence
+    layers, i.e. modules with the call surface of :class:`flax.linen.RNN` (:class:`LIF`,
+    ..., :class:`RNN`, ``nn.RNN`` itself: attributes ``time_major`` and
+    ``return_carry``), and nested :class:`Sequential` scan the whole sequence; every
+    other layer or function is applied with time folded into the batch (as
+    :class:`TimeDistributed`). A nested :class:`Sequential` keeps its own
+    ``time_major``: the axes are swapped on the way in and out, as in NNX. Unlike
     :class:`flax.linen.Sequential`, carries can be passed in and returned, so a long
     sequence can be run in chunks.
 
     Attributes:
         layers: the layers, first to last.
         time_major: passed to every neuron layer (``[T, B, ...]`` sequences).
+        forward_mode: run every jaxspike neuron layer with its surrogate wrapped in
+            :class:`jaxspike.ForwardMode` (for :func:`jax.jvp`).
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -581,10 +651,14 @@ class Sequential(nn.Module):
         >>> rest = model.apply(variables, x[:, 4:], initial_carry=carries)
         >>> bool(jnp.allclose(jnp.concatenate([y, rest], 1), model.apply(variables, x)))
         True
+        >>> y, traces = model.apply(variables, x, return_trace=True)
+        >>> traces[1].state.v.shape, traces[0] is None
+        ((2, 6, 8), True)
     """
 
     layers: Sequence[Callable[..., Any]]
     time_major: bool = False
+    forward_mode: bool = False
 
     def __call__(
         self,
@@ -592,6 +666,8 @@ class Sequential(nn.Module):
         *,
         initial_carry: tuple[Any, ...] | None = None,
         return_carry: bool = False,
+        return_trace: bool = False,
+        forward_mode: bool | None = None,
     ) -> Any:
         """Run every layer over the whole sequence.
 
@@ -600,10 +676,15 @@ class Sequential(nn.Module):
             initial_carry: one entry per layer (``None`` for resting state or for a
                 stateless layer), e.g. the carries returned by a previous call.
             return_carry: also return the final carries.
+            return_trace: also return one entry per layer: a jaxspike layer's
+                :class:`~jaxspike.linen.Trace`, a tuple for a nested :class:`Sequential`,
+                ``None`` for other layers (in the outputs' layout).
+            forward_mode: override the attribute of the same name.
 
         Returns:
             The last layer's outputs, or ``(carries, outputs)`` where ``carries`` holds
-            one entry per layer (``None`` for stateless ones).
+            one entry per layer (``None`` for stateless ones); ``return_trace`` appends
+            the traces.
         """
         n = len(self.layers)
         if initial_carry is None:
@@ -613,21 +694,44 @@ class Sequential(nn.Module):
                 f"Sequential: initial_carry needs one entry per layer ({n}), got "
                 f"{len(initial_carry)}."
             )
-        x, carries = inputs, []
+        fwd = self.forward_mode if forward_mode is None else forward_mode
+        x, carries, traces = inputs, [], []
         for layer, carry in zip(self.layers, initial_carry, strict=True):
+            tr = None
             if _is_sequence_layer(layer):
                 scan: Any = layer
-                carry, x = scan(
-                    x, initial_carry=carry, return_carry=True, time_major=self.time_major
+                extra = {}
+                if "return_trace" in inspect.signature(scan.__call__).parameters:
+                    extra = dict(return_trace=return_trace, forward_mode=fwd)
+                out = scan(
+                    x, initial_carry=carry, return_carry=True, time_major=self.time_major, **extra
                 )
+                carry, x = out[0], out[1]
+                tr = out[2] if extra and return_trace else None
             elif isinstance(layer, Sequential):
-                carry, x = layer(x, initial_carry=carry, return_carry=True)
+                swap = layer.time_major != self.time_major
+                x = jnp.swapaxes(x, 0, 1) if swap else x
+                out = layer(
+                    x,
+                    initial_carry=carry,
+                    return_carry=True,
+                    return_trace=return_trace,
+                    forward_mode=fwd,
+                )
+                carry, x = out[0], out[1]
+                tr = out[2] if return_trace else None
+                if swap:
+                    x, tr = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), (x, tr))
             elif isinstance(layer, TimeDistributed):
                 x = layer(x)
             else:
                 x = _fold_time(layer, x)
             carries.append(carry)
-        return (tuple(carries), x) if return_carry else x
+            traces.append(tr)
+        result = (tuple(carries), x) if return_carry else (x,)
+        if return_trace:
+            result = (*result, tuple(traces))
+        return result if len(result) > 1 else result[0]
 
 
 def _is_sequence_layer(layer: Any) -> bool:

@@ -19,10 +19,10 @@ from jaxspike.nnx._cells import LICell as LICell
 from jaxspike.nnx._cells import LIFCell as LIFCell
 from jaxspike.nnx._cells import NeuronCell as NeuronCell
 from jaxspike.nnx._cells import SpikingCell as SpikingCell
-from jaxspike.nnx._compose import NeuronState as NeuronState
 from jaxspike.nnx._compose import Sequential as Sequential
 from jaxspike.nnx._compose import Streaming as Streaming
 from jaxspike.nnx._compose import TimeDistributed as TimeDistributed
+from jaxspike.nnx._compose import streamed_layers as streamed_layers
 from jaxspike.nnx._delays import Delay as Delay
 from jaxspike.nnx._delays import DelayCell as DelayCell
 from jaxspike.nnx._delays import DelayedLinear as DelayedLinear
@@ -36,12 +36,13 @@ from jaxspike.nnx._layers import LIF as LIF
 from jaxspike.nnx._layers import RNN as RNN
 from jaxspike.nnx._layers import CubaLIF as CubaLIF
 from jaxspike.nnx._layers import Izhikevich as Izhikevich
+from jaxspike.nnx._layers import NeuronState as NeuronState
 from jaxspike.nnx._layers import RecurrentCell as RecurrentCell
 from jaxspike.nnx._layers import RecurrentState as RecurrentState
+from jaxspike.nnx._layers import Trace as Trace
 from jaxspike.nnx._parallel import data_mesh as data_mesh
 from jaxspike.nnx._parallel import replicate as replicate
 from jaxspike.nnx._parallel import shard_batch as shard_batch
-from jaxspike.nnx._progress import ProgressBar as ProgressBar
 from jaxspike.nnx._train import eval_step as eval_step
 from jaxspike.nnx._train import evaluate as evaluate
 from jaxspike.nnx._train import load_checkpoint as load_checkpoint
@@ -80,13 +81,14 @@ __all__ = [
     "LIFCell",
     "NeuronCell",
     "NeuronState",
-    "ProgressBar",
     "RecurrentCell",
     "RecurrentState",
     "Sequential",
     "SpikingCell",
     "Streaming",
     "TimeDistributed",
+    "Trace",
+    "streamed_layers",
     "eval_step",
     "evaluate",
     "load_checkpoint",

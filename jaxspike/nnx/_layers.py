@@ -10,6 +10,8 @@ Inputs are ``[B, T, *neurons, F]`` (``[T, B, ...]`` with ``time_major=True``): d
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -18,6 +20,7 @@ from flax import nnx
 
 from jaxspike._layer import spec as _specs
 from jaxspike._layer.spec import RecurrentState
+from jaxspike._layer.spec import Trace as Trace
 from jaxspike.nnx import _cells
 from jaxspike.nnx._cells import SpikingCell, StepFn
 
@@ -62,18 +65,15 @@ class RecurrentCell(SpikingCell):
         n = cell.num_features
         self.kernel = nnx.Param(kernel_init(rngs.params(), (n, n), param_dtype))
 
-    def step_fn(self) -> StepFn:
-        """The cell's step fed with ``x + out @ W`` (``W`` read once)."""
-        inner = self.cell.step_fn()
-        w = self.kernel[...]
-        if not self.self_connections:
-            w = w * (1 - jnp.eye(w.shape[0], dtype=w.dtype))
+    def step_fn(self, *, forward_mode: bool = False, pre_reset: bool = False) -> StepFn:
+        """The cell's step fed with ``x + out @ W`` (``W`` read once).
 
-        def step(carry: RecurrentState, x: jax.Array) -> tuple[RecurrentState, jax.Array]:
-            neuron, out = inner(carry.neuron, x + carry.out @ w.astype(x.dtype))
-            return RecurrentState(neuron, out), out
-
-        return step
+        ``forward_mode`` and ``pre_reset`` are passed to the inner cell's step (see
+        :meth:`RNN.__call__`); with ``pre_reset`` the step returns ``(carry, (y, v_pre))``.
+        """
+        owner = type(self).__name__
+        inner = _specs.cell_step(owner, self.cell, forward_mode=forward_mode, pre_reset=pre_reset)
+        return _specs.recurrent_step(inner, self.kernel[...], self.self_connections, pre_reset)
 
     def initialize_carry(
         self, input_shape: tuple[int, ...], rngs: Any = None, carry_init: Any = None
@@ -91,8 +91,15 @@ class RNN(nnx.Module):
         time_major: ``False`` (default): inputs are ``[B, T, ..., F]``; ``True``:
             ``[T, B, ..., F]``. Outputs use the same layout.
         return_carry: also return the final carry.
+        reverse: run each sequence backwards in time (with ``seq_lengths``, only its
+            valid steps; the padding stays at the end, as in :class:`flax.nnx.RNN`).
+        keep_order: with ``reverse``, flip the outputs back to the input order.
         unroll: steps unrolled per scan iteration (:func:`jax.lax.scan`).
         checkpoint: recompute steps in the backward pass (see :func:`jaxspike.unroll`).
+        forward_mode: wrap the cell's surrogate in :class:`jaxspike.ForwardMode` so the
+            layer supports :func:`jax.jvp` and :func:`jax.jacfwd` (a ``custom_jvp``
+            spike; reverse-mode gradients are the same). Default ``False``: the
+            ``custom_vjp`` spike, which reverse mode (``jax.grad``) needs no more than.
 
     Example:
         >>> import jax.numpy as jnp
@@ -100,6 +107,12 @@ class RNN(nnx.Module):
         >>> layer = RNN(LIFCell(3, decay=0.5))
         >>> layer(jnp.full((2, 4, 3), 0.75))[0, :, 0].tolist()
         [0.0, 1.0, 0.0, 1.0]
+
+        The membrane, before and after each reset (``return_trace=True``):
+
+        >>> y, trace = layer(jnp.full((1, 4, 3), 0.75), return_trace=True)
+        >>> trace.v_pre[0, :, 0].tolist(), trace.state.v[0, :, 0].tolist()
+        ([0.75, 1.125, 0.8125, 1.15625], [0.75, 0.125, 0.8125, 0.15625])
     """
 
     def __init__(
@@ -108,14 +121,20 @@ class RNN(nnx.Module):
         *,
         time_major: bool = False,
         return_carry: bool = False,
+        reverse: bool = False,
+        keep_order: bool = False,
         unroll: int | bool = 1,
         checkpoint: bool | int = False,
+        forward_mode: bool = False,
     ):
         self.cell = cell
         self.time_major = time_major
         self.return_carry = return_carry
+        self.reverse = reverse
+        self.keep_order = keep_order
         self.unroll = unroll
         self.checkpoint = checkpoint
+        self.forward_mode = forward_mode
 
     def initialize_carry(self, input_shape: tuple[int, ...], rngs: Any = None) -> Any:
         """The cell's resting carry for one step's input shape ``(B, ..., F)``."""
@@ -126,35 +145,120 @@ class RNN(nnx.Module):
         inputs: jax.Array,
         *,
         initial_carry: Any = None,
+        seq_lengths: jax.Array | None = None,
         return_carry: bool | None = None,
         time_major: bool | None = None,
+        reverse: bool | None = None,
+        keep_order: bool | None = None,
+        return_trace: bool = False,
+        forward_mode: bool | None = None,
     ) -> Any:
         """Run the cell over time.
 
         Args:
             inputs: ``[B, T, ..., F]`` (or ``[T, B, ..., F]`` with ``time_major``).
             initial_carry: the carry before the first step (default: resting).
+            seq_lengths: ``[B]`` integers: sample ``b`` has ``seq_lengths[b]`` valid
+                steps; after them its state stays frozen and its outputs are 0 (no
+                spikes), so the final carry is the one after its last valid step.
             return_carry: override the attribute of the same name.
             time_major: override the attribute of the same name.
+            reverse: override the attribute of the same name.
+            keep_order: override the attribute of the same name.
+            return_trace: also return a :class:`~jaxspike.nnx.Trace` of every step
+                (the state after each step and the membrane before each reset, in the
+                outputs' layout). The default return is unchanged when ``False``.
+            forward_mode: override the attribute of the same name.
 
         Returns:
-            The outputs (same layout as ``inputs``), or ``(final_carry, outputs)``.
+            The outputs (same layout as ``inputs``), or ``(final_carry, outputs)`` with
+            ``return_carry``; ``return_trace`` appends the trace: ``(outputs, trace)``
+            or ``(final_carry, outputs, trace)``.
 
         Raises:
             ValueError: when ``inputs`` has fewer than 3 axes or its last axis is not the
-                cell's ``num_features``.
+                cell's ``num_features``, or ``seq_lengths`` is not ``[B]`` integers.
         """
-        return _specs.run_sequence(
-            type(self).__name__,
-            self.cell,
-            inputs,
-            self.cell.initialize_carry,
-            time_major=self.time_major if time_major is None else time_major,
-            return_carry=self.return_carry if return_carry is None else return_carry,
-            initial_carry=initial_carry,
-            unroll=self.unroll,
-            checkpoint=self.checkpoint,
-        )
+
+        def run(carry: Any, with_carry: bool) -> Any:
+            return _specs.run_sequence(
+                type(self).__name__,
+                self.cell,
+                inputs,
+                self.cell.initialize_carry,
+                time_major=self.time_major if time_major is None else time_major,
+                return_carry=with_carry,
+                initial_carry=carry,
+                unroll=self.unroll,
+                checkpoint=self.checkpoint,
+                seq_lengths=seq_lengths,
+                reverse=_attr(self, "reverse", reverse),
+                keep_order=_attr(self, "keep_order", keep_order),
+                return_trace=return_trace,
+                forward_mode=_attr(self, "forward_mode", forward_mode),
+            )
+
+        with_carry = self.return_carry if return_carry is None else return_carry
+        return carried_call(self, run, initial_carry, with_carry)
+
+
+STREAMING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "jaxspike_streaming", default=False
+)
+"""Set by :class:`Streaming` around its calls: streamed layers use their stored carry."""
+
+
+class NeuronState(nnx.Variable):
+    """Neuron state kept between calls by :class:`Streaming` (not trained, not random).
+
+    Select it with ``nnx.state(model, NeuronState)``; leave it out of an optimizer with
+    ``wrt=nnx.Param`` (the default filter of :class:`flax.nnx.Optimizer` users).
+    """
+
+
+def carried_call(
+    layer: Any, run: Callable[[Any, bool], Any], initial_carry: Any, return_carry: bool
+) -> Any:
+    """Call ``run(initial_carry, return_carry)``, carrying the state of a streamed layer.
+
+    The streaming protocol of jaxspike's sequence layers (:class:`RNN` and
+    :class:`Sequential`): :class:`Streaming` gives a layer a ``stream_state`` list of
+    :class:`NeuronState` variables. While it has one, a call made through
+    :class:`Streaming` (which sets :data:`STREAMING`) without ``initial_carry`` starts
+    from the stored carry and stores its final carry (the first call, on zero steps,
+    records the resting carry). Called directly, the layer runs from rest as usual.
+    ``run`` returns ``(final, ...)`` when asked for the carry.
+    """
+    slot = getattr(layer, "stream_state", None)
+    if slot is None or not STREAMING.get():
+        return run(initial_carry, return_carry)
+    treedef = getattr(layer, "stream_treedef", None)
+    if initial_carry is None and treedef is not None:
+        initial_carry = jax.tree.unflatten(treedef, [v[...] for v in slot])
+    out = run(initial_carry, True)
+    leaves, new_def = jax.tree.flatten(out[0])
+    if treedef is None:
+        layer.stream_state = nnx.List([NeuronState(leaf) for leaf in leaves])
+        layer.stream_treedef = new_def
+    else:
+        if new_def != treedef:
+            raise ValueError(
+                f"{type(layer).__name__}: the streamed carry changed structure from "
+                f"{treedef} to {new_def}; call Streaming.reset(...) for new input shapes."
+            )
+        for var, leaf in zip(slot, leaves, strict=True):
+            var[...] = leaf
+    if return_carry:
+        return out
+    return out[1:] if len(out) > 2 else out[1]
+
+
+def _attr(layer: Any, name: str, value: Any) -> Any:
+    """``value``, or the layer's attribute ``name`` when ``value`` is ``None``.
+
+    Layers that override ``__init__`` without the attribute default to ``False``.
+    """
+    return getattr(layer, name, False) if value is None else value
 
 
 class _NeuronLayer(RNN):

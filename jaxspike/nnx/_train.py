@@ -55,15 +55,46 @@ def train_step(
         >>> bool(second < first)
         True
     """
-    (loss, logits), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model, batch)
+    (loss, logits), grads = nnx.value_and_grad(_checked(loss_fn, "train_step"), has_aux=True)(
+        model, batch
+    )
     optimizer.update(model, grads)
     return loss, logits
+
+
+def _checked(loss_fn: LossFn, owner: str) -> LossFn:
+    """``loss_fn`` with its return value checked: a pair ``(loss, aux)``, ``loss`` a scalar."""
+    if not callable(loss_fn):
+        raise TypeError(f"{owner}: loss_fn must be a function (model, batch), got {loss_fn!r}.")
+
+    def checked(model: Any, batch: Any) -> tuple[jax.Array, jax.Array]:
+        out = loss_fn(model, batch)
+        name = getattr(loss_fn, "__name__", repr(loss_fn))
+        if not isinstance(out, tuple) or len(out) != 2:
+            got = (
+                f"a tuple of {len(out)}"
+                if isinstance(out, tuple)
+                else f"{type(out).__name__} of shape {jnp.shape(out)}"
+            )
+            raise TypeError(
+                f"{owner}: loss_fn ({name}) must return a pair (loss, aux) such as "
+                f"(loss, logits), got {got}; end it with `return loss, logits` (aux may be "
+                "None for train_step; eval_step needs the logits)."
+            )
+        if jnp.shape(out[0]) != ():
+            raise TypeError(
+                f"{owner}: the loss returned by loss_fn ({name}) must be a scalar, got shape "
+                f"{jnp.shape(out[0])}; reduce it, e.g. with jnp.mean."
+            )
+        return out
+
+    return checked
 
 
 @functools.partial(nnx.jit, static_argnames=("loss_fn",))
 def eval_step(model: nnx.Module, batch: Any, loss_fn: LossFn) -> tuple[jax.Array, jax.Array]:
     """Jit-compiled ``(loss, number of correct predictions)`` on one ``(inputs, labels)``."""
-    loss, logits = loss_fn(model, batch)
+    loss, logits = _checked(loss_fn, "eval_step")(model, batch)
     return loss, jnp.sum(jnp.argmax(logits, axis=-1) == batch[1])
 
 
