@@ -39,7 +39,10 @@ from jaxspike.neurons.registry import Neuron as Neuron
 from jaxspike.neurons.registry import NeuronModel as NeuronModel
 from jaxspike.neurons.registry import create_neuron as create_neuron
 from jaxspike.neurons.reset import RESETS as RESETS
+from jaxspike.neurons.reset import Trace as Trace
 from jaxspike.neurons.reset import fire as fire
+from jaxspike.neurons.reset import spike_and_reset as spike_and_reset
+from jaxspike.neurons.reset import step_with_trace as step_with_trace
 from jaxspike.neurons.spike import ForwardMode as ForwardMode
 from jaxspike.neurons.spike import spike as spike
 from jaxspike.neurons.surrogates import ATan as ATan
@@ -84,6 +87,7 @@ __all__ = [
     "StraightThrough",
     "SuperSpike",
     "Surrogate",
+    "Trace",
     "Triangle",
     "alif_init",
     "alif_step",
@@ -103,5 +107,7 @@ __all__ = [
     "lif_init",
     "lif_step",
     "spike",
+    "spike_and_reset",
+    "step_with_trace",
     "surrogate_class",
 ]

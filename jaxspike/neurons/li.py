@@ -28,6 +28,7 @@ from jaxspike._validate import (
     check_input,
     check_positive,
 )
+from jaxspike.neurons.reset import check_state
 
 
 class LIParams(NamedTuple):
@@ -84,6 +85,7 @@ def li_step(params: LIParams, state: LIState, x: jax.Array) -> tuple[LIState, ja
         >>> float(v)
         2.0
     """
+    check_state("li_step", state, LIState, "li_init")
     x = check_input("li_step", x, state.v)
     v = broadcast_param("li_step", "decay", params.decay, state.v) * state.v + x
     return LIState(v), v
