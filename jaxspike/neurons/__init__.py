@@ -14,6 +14,8 @@ from jaxspike.neurons.cuba_lif import CubaLIFParams as CubaLIFParams
 from jaxspike.neurons.cuba_lif import CubaLIFState as CubaLIFState
 from jaxspike.neurons.cuba_lif import cuba_lif_init as cuba_lif_init
 from jaxspike.neurons.cuba_lif import cuba_lif_step as cuba_lif_step
+from jaxspike.neurons.declare import NeuronModel as NeuronModel
+from jaxspike.neurons.declare import declare as declare
 from jaxspike.neurons.iaf import IFParams as IFParams
 from jaxspike.neurons.iaf import IFState as IFState
 from jaxspike.neurons.iaf import if_init as if_init
@@ -36,8 +38,8 @@ from jaxspike.neurons.lif import lif_init as lif_init
 from jaxspike.neurons.lif import lif_step as lif_step
 from jaxspike.neurons.registry import NEURONS as NEURONS
 from jaxspike.neurons.registry import Neuron as Neuron
-from jaxspike.neurons.registry import NeuronModel as NeuronModel
 from jaxspike.neurons.registry import create_neuron as create_neuron
+from jaxspike.neurons.registry import register as register
 from jaxspike.neurons.reset import RESETS as RESETS
 from jaxspike.neurons.reset import Trace as Trace
 from jaxspike.neurons.reset import fire as fire
@@ -92,6 +94,7 @@ __all__ = [
     "alif_init",
     "alif_step",
     "create_neuron",
+    "declare",
     "ctlif_init",
     "ctlif_step",
     "cuba_lif_init",
@@ -104,6 +107,7 @@ __all__ = [
     "izhikevich_step",
     "li_init",
     "li_step",
+    "register",
     "lif_init",
     "lif_step",
     "spike",

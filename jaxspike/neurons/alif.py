@@ -26,7 +26,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxspike._validate import broadcast_param, check_in_range, check_input, check_not_nan
+from jaxspike._validate import broadcast_param, check_input
+from jaxspike.neurons.declare import declare, params_create, params_from_tau
 from jaxspike.neurons.reset import (
     Reset,
     ResetAt,
@@ -55,22 +56,8 @@ class ALIFParams(NamedTuple):
     adapt: Any = 0.2
     v_reset: Any = 0.0
 
-    @classmethod
-    def create(
-        cls,
-        decay: Any = 0.9,
-        decay_adapt: Any = 0.99,
-        v_th: Any = 1.0,
-        adapt: Any = 0.2,
-        v_reset: Any = 0.0,
-        dtype: Any = jnp.float32,
-    ) -> ALIFParams:
-        """Validated constructor: decays must lie in [0, 1]; NaN raises."""
-        check_in_range("ALIFParams", "decay", decay, 0.0, 1.0)
-        check_in_range("ALIFParams", "decay_adapt", decay_adapt, 0.0, 1.0)
-        for name, value in (("v_th", v_th), ("adapt", adapt), ("v_reset", v_reset)):
-            check_not_nan("ALIFParams", name, value)
-        return cls(*(jnp.asarray(a, dtype) for a in (decay, decay_adapt, v_th, adapt, v_reset)))
+    create = classmethod(params_create)
+    from_tau = classmethod(params_from_tau)
 
 
 class ALIFState(NamedTuple):
@@ -153,3 +140,21 @@ def alif_step(
     )
     a = p["decay_adapt"] * state.a + (1.0 - p["decay_adapt"]) * f.spikes
     return ALIFState(f.v, a, f.ref, f.spikes), f.spikes
+
+
+#: Declaration of the adaptive LIF (see :mod:`jaxspike.neurons.declare`).
+ALIF = declare(
+    "alif",
+    ALIFParams,
+    ALIFState,
+    alif_init,
+    alif_step,
+    {
+        "decay": "unit",
+        "decay_adapt": "unit",
+        "v_th": "real",
+        "adapt": "real",
+        "v_reset": "real",
+    },
+    taus={"tau_mem": "decay", "tau_adapt": "decay_adapt"},
+)

@@ -30,12 +30,9 @@ import jax.numpy as jnp
 
 from jaxspike._validate import (
     broadcast_param,
-    check_dt,
-    check_in_range,
     check_input,
-    check_not_nan,
-    check_positive,
 )
+from jaxspike.neurons.declare import declare, params_create, params_from_tau
 from jaxspike.neurons.reset import (
     Reset,
     ResetAt,
@@ -62,43 +59,8 @@ class CubaLIFParams(NamedTuple):
     v_th: Any = 1.0
     v_reset: Any = 0.0
 
-    @classmethod
-    def create(
-        cls,
-        decay_syn: Any = 0.8,
-        decay_mem: Any = 0.9,
-        v_th: Any = 1.0,
-        v_reset: Any = 0.0,
-        dtype: Any = jnp.float32,
-    ) -> CubaLIFParams:
-        """Validated constructor: decays must lie in [0, 1]; NaN raises."""
-        check_in_range("CubaLIFParams", "decay_syn", decay_syn, 0.0, 1.0)
-        check_in_range("CubaLIFParams", "decay_mem", decay_mem, 0.0, 1.0)
-        check_not_nan("CubaLIFParams", "v_th", v_th)
-        check_not_nan("CubaLIFParams", "v_reset", v_reset)
-        return cls(*(jnp.asarray(a, dtype) for a in (decay_syn, decay_mem, v_th, v_reset)))
-
-    @classmethod
-    def from_tau(
-        cls,
-        tau_syn: Any,
-        tau_mem: Any,
-        dt: float = 1.0,
-        v_th: Any = 1.0,
-        v_reset: Any = 0.0,
-        dtype: Any = jnp.float32,
-    ) -> CubaLIFParams:
-        r"""Parameters from time constants (> 0, in the unit of ``dt``).
-
-        The decays are :math:`\alpha = e^{-\Delta t/\tau_{syn}}` and
-        :math:`\beta = e^{-\Delta t/\tau_{mem}}`.
-        """
-        check_positive("CubaLIFParams.from_tau", "tau_syn", tau_syn)
-        check_positive("CubaLIFParams.from_tau", "tau_mem", tau_mem)
-        check_dt("CubaLIFParams.from_tau", dt)
-        a = jnp.exp(-dt / jnp.asarray(tau_syn, dtype))
-        b = jnp.exp(-dt / jnp.asarray(tau_mem, dtype))
-        return cls.create(a, b, v_th, v_reset, dtype)
+    create = classmethod(params_create)
+    from_tau = classmethod(params_from_tau)
 
 
 class CubaLIFState(NamedTuple):
@@ -183,3 +145,15 @@ def cuba_lif_step(
         lambda v: p["decay_mem"] * v + i, state.v, state.ref, state.s, p["v_th"], p["v_reset"], o
     )
     return CubaLIFState(f.v, i, f.ref, f.spikes), f.spikes
+
+
+#: Declaration of the current-based LIF (see :mod:`jaxspike.neurons.declare`).
+CUBA_LIF = declare(
+    "cuba_lif",
+    CubaLIFParams,
+    CubaLIFState,
+    cuba_lif_init,
+    cuba_lif_step,
+    {"decay_syn": "unit", "decay_mem": "unit", "v_th": "real", "v_reset": "real"},
+    taus={"tau_syn": "decay_syn", "tau_mem": "decay_mem"},
+)

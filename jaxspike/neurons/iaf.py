@@ -24,7 +24,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxspike._validate import broadcast_param, check_input, check_not_nan, check_positive
+from jaxspike._validate import broadcast_param, check_input
+from jaxspike.neurons.declare import declare, params_create
 from jaxspike.neurons.reset import (
     Reset,
     ResetAt,
@@ -51,21 +52,7 @@ class IFParams(NamedTuple):
     leak: Any = 0.0
     v_min: Any = -math.inf
 
-    @classmethod
-    def create(
-        cls,
-        v_th: Any = 1.0,
-        v_reset: Any = 0.0,
-        leak: Any = 0.0,
-        v_min: Any = -math.inf,
-        dtype: Any = jnp.float32,
-    ) -> IFParams:
-        """Validated constructor: arrays of ``dtype``; NaN or a negative leak raise."""
-        check_not_nan("IFParams", "v_th", v_th)
-        check_not_nan("IFParams", "v_reset", v_reset)
-        check_positive("IFParams", "leak", leak, allow_zero=True)
-        check_not_nan("IFParams", "v_min", v_min)
-        return cls(*(jnp.asarray(a, dtype) for a in (v_th, v_reset, leak, v_min)))
+    create = classmethod(params_create)
 
 
 class IFState(NamedTuple):
@@ -152,3 +139,14 @@ def if_step(
         o,
     )
     return IFState(f.v, f.ref, f.spikes), f.spikes
+
+
+#: Declaration of the integrate-and-fire neuron (see :mod:`jaxspike.neurons.declare`).
+IF = declare(
+    "if",
+    IFParams,
+    IFState,
+    if_init,
+    if_step,
+    {"v_th": "real", "v_reset": "real", "leak": "nonneg", "v_min": "real"},
+)

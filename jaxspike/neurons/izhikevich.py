@@ -31,7 +31,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxspike._validate import broadcast_param, check_dt, check_input, check_not_nan
+from jaxspike._validate import broadcast_param, check_dt, check_input
+from jaxspike.neurons.declare import declare, params_create
 from jaxspike.neurons.reset import (
     Reset,
     ResetAt,
@@ -88,20 +89,7 @@ class IzhikevichParams(NamedTuple):
             ) from None
         return cls.create(a, b, c, d, dtype=dtype)
 
-    @classmethod
-    def create(
-        cls,
-        a: Any = 0.02,
-        b: Any = 0.2,
-        c: Any = -65.0,
-        d: Any = 8.0,
-        v_th: Any = 30.0,
-        dtype: Any = jnp.float32,
-    ) -> IzhikevichParams:
-        """Validated constructor: NaN raises."""
-        for name, value in zip(cls._fields, (a, b, c, d, v_th), strict=True):
-            check_not_nan("IzhikevichParams", name, value)
-        return cls(*(jnp.asarray(x, dtype) for x in (a, b, c, d, v_th)))
+    create = classmethod(params_create)
 
 
 class IzhikevichState(NamedTuple):
@@ -198,3 +186,15 @@ def izhikevich_step(
     u = state.u + 2 * half * p["a"] * (p["b"] * f.v_pre - state.u)
     u = u + p["d"] * f.reset_signal
     return IzhikevichState(f.v, u, f.ref, f.spikes), f.spikes
+
+
+#: Declaration of the Izhikevich neuron (see :mod:`jaxspike.neurons.declare`).
+IZHIKEVICH = declare(
+    "izhikevich",
+    IzhikevichParams,
+    IzhikevichState,
+    izhikevich_init,
+    izhikevich_step,
+    {"a": "positive", "b": "real", "c": "real", "d": "real", "v_th": "real"},
+    init_fields=("b", "c"),
+)

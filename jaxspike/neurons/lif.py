@@ -49,11 +49,9 @@ from jaxspike._validate import (
     broadcast_param,
     check_choice,
     check_dt,
-    check_in_range,
     check_input,
-    check_not_nan,
-    check_positive,
 )
+from jaxspike.neurons.declare import declare, params_create, params_from_tau
 from jaxspike.neurons.reset import (
     Reset,
     ResetAt,
@@ -78,30 +76,8 @@ class LIFParams(NamedTuple):
     v_th: Any = 1.0
     v_reset: Any = 0.0
 
-    @classmethod
-    def create(
-        cls, decay: Any = 0.9, v_th: Any = 1.0, v_reset: Any = 0.0, dtype: Any = jnp.float32
-    ) -> LIFParams:
-        """Validated constructor: ``decay`` must lie in [0, 1]; NaN raises."""
-        check_in_range("LIFParams", "decay", decay, 0.0, 1.0)
-        check_not_nan("LIFParams", "v_th", v_th)
-        check_not_nan("LIFParams", "v_reset", v_reset)
-        return cls(*(jnp.asarray(a, dtype) for a in (decay, v_th, v_reset)))
-
-    @classmethod
-    def from_tau(
-        cls,
-        tau_mem: Any,
-        dt: float = 1.0,
-        v_th: Any = 1.0,
-        v_reset: Any = 0.0,
-        dtype: Any = jnp.float32,
-    ) -> LIFParams:
-        r"""Parameters with :math:`\beta = e^{-\Delta t / \tau_{mem}}`."""
-        check_positive("LIFParams.from_tau", "tau_mem", tau_mem)
-        check_dt("LIFParams.from_tau", dt)
-        decay = jnp.exp(-dt / jnp.asarray(tau_mem, dtype))
-        return cls.create(decay, v_th, v_reset, dtype)
+    create = classmethod(params_create)
+    from_tau = classmethod(params_from_tau)
 
 
 class LIFState(NamedTuple):
@@ -209,23 +185,7 @@ class CTLIFParams(NamedTuple):
     v_th: Any = 1.0
     v_reset: Any = 0.0
 
-    @classmethod
-    def create(
-        cls,
-        tau_mem: Any = 20.0,
-        v_leak: Any = 0.0,
-        r: Any = 1.0,
-        i_bias: Any = 0.0,
-        v_th: Any = 1.0,
-        v_reset: Any = 0.0,
-        dtype: Any = jnp.float32,
-    ) -> CTLIFParams:
-        """Validated constructor: ``tau_mem > 0``; NaN raises."""
-        check_positive("CTLIFParams", "tau_mem", tau_mem)
-        values = (tau_mem, v_leak, r, i_bias, v_th, v_reset)
-        for name, value in zip(cls._fields, values, strict=True):
-            check_not_nan("CTLIFParams", name, value)
-        return cls(*(jnp.asarray(a, dtype) for a in values))
+    create = classmethod(params_create)
 
 
 ctlif_init = lif_init
@@ -305,3 +265,32 @@ def ctlif_step(
 
     f = spike_and_reset(integrate, state.v, state.ref, state.s, p["v_th"], p["v_reset"], o)
     return LIFState(f.v, f.ref, f.spikes), f.spikes
+
+
+#: Declaration of the multiplicative-decay LIF (see :mod:`jaxspike.neurons.declare`).
+LIF = declare(
+    "lif",
+    LIFParams,
+    LIFState,
+    lif_init,
+    lif_step,
+    {"decay": "unit", "v_th": "real", "v_reset": "real"},
+    taus={"tau_mem": "decay"},
+)
+
+#: Declaration of the continuous-time LIF.
+CTLIF = declare(
+    "ctlif",
+    CTLIFParams,
+    LIFState,
+    ctlif_init,
+    ctlif_step,
+    {
+        "tau_mem": "positive",
+        "v_leak": "real",
+        "r": "real",
+        "i_bias": "real",
+        "v_th": "real",
+        "v_reset": "real",
+    },
+)
