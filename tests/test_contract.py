@@ -60,6 +60,13 @@ CASES = {
         1.5,
         {"adapt": [0.0, 0.5, 1.5], "decay": [0.6, 0.8, 0.9]},
     ),
+    "adlif": Case(
+        js.neurons.AdLIFParams.create(decay=0.8, decay_adapt=0.9, a=0.3, b=0.5, v_reset=-0.1),
+        {"reset": "zero"},
+        0.0,
+        4.0,
+        {"a": [0.0, 0.3, -0.5], "decay": [0.6, 0.8, 0.9]},
+    ),
     "li": Case(js.LIParams.create(decay=0.8), {}, -1.0, 1.0, {"decay": [0.2, 0.5, 0.9]}),
     "izhikevich": Case(
         js.IzhikevichParams.preset("RS"),
@@ -71,7 +78,7 @@ CASES = {
 }
 FAMILIES = sorted(CASES)
 SPIKING = [f for f in FAMILIES if js.NEURONS[f].spiking]
-WITH_RESET = ["alif", "ctlif", "cuba_lif", "if", "lif"]
+WITH_RESET = ["adlif", "alif", "ctlif", "cuba_lif", "if", "lif"]
 T = 6
 
 
@@ -255,7 +262,7 @@ def test_detach_reset_gradient(name, reset):
     surrogate = js.FastSigmoid(slope=2.0)
     state = _init(name, (4,))
     state = state._replace(v=jnp.asarray([0.5, 0.9, 1.0, 0.2]))
-    x = jnp.asarray([0.3, 0.05, 0.4, 0.1]) * (10.0 if name == "ctlif" else 1.0)
+    x = jnp.asarray([0.3, 0.05, 0.4, 0.1]) * {"ctlif": 10.0, "adlif": 5.0}.get(name, 1.0)
     step = _step(name, reset=reset, surrogate=surrogate)
 
     def v_post(xx, detach):

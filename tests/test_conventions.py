@@ -34,6 +34,7 @@ PARAMS = {
     "ctlif": js.CTLIFParams(tau_mem=4.0, v_leak=0.0, r=1.0, i_bias=0.1, v_th=1.0, v_reset=0.0),
     "cuba_lif": js.CubaLIFParams(decay_syn=0.5, decay_mem=0.5, v_th=1.0, v_reset=0.0),
     "alif": js.ALIFParams(decay=0.5, decay_adapt=0.5, v_th=1.0, adapt=0.5, v_reset=0.0),
+    "adlif": js.neurons.AdLIFParams(decay=0.5, decay_adapt=0.5, a=0.25, b=0.5, v_th=1.0),
     "izhikevich": js.IzhikevichParams(a=0.02, b=0.2, c=-65.0, d=8.0, v_th=30.0),
 }
 SPIKING = sorted(name for name, m in js.NEURONS.items() if m.spiking)
@@ -65,6 +66,7 @@ def _reference(name, p, xs, *, reset, threshold, multi_spike, v_min, reset_at, r
     u = (p["b"] * v).astype(f32) if name == "izhikevich" else None
     i = np.zeros(N, f32)
     a = np.zeros(N, f32)
+    w = np.zeros(N, f32)
     ref = np.zeros(N, f32)
     s_prev = np.zeros(N, f32)
     v_reset = p.get("v_reset", p.get("c"))
@@ -90,6 +92,8 @@ def _reference(name, p, xs, *, reset, threshold, multi_spike, v_min, reset_at, r
             new = p["decay_mem"] * v + i
         elif name == "alif":
             new = p["decay"] * v + x
+        elif name == "adlif":  # Bittar & Garner 2022, w already holds w_t
+            new = p["decay"] * v + (1 - p["decay"]) * (x - w)
         else:  # Izhikevich 2003, two half steps of 0.5 ms for v
             half = v + f32(0.5) * _izh_dv(v, u, x)
             new = half + f32(0.5) * _izh_dv(half, u, x)
@@ -125,6 +129,8 @@ def _reference(name, p, xs, *, reset, threshold, multi_spike, v_min, reset_at, r
             u = u + p["d"] * jump
         if name == "alif":
             a = p["decay_adapt"] * a + (1 - p["decay_adapt"]) * s
+        if name == "adlif":  # w_{t+1} = beta w_t + a u_t + b s_t (u_t pre-reset)
+            w = (p["decay_adapt"] * w + p["a"] * new + p["b"] * s).astype(f32)
         if refractory:
             ref = np.where(s > 0, f32(refractory), np.maximum(ref - 1, 0)).astype(f32)
         v = post.astype(f32)

@@ -443,6 +443,7 @@ LICell = cell_class(
 IzhikevichCell = cell_class(
     "izhikevich", "IzhikevichCell", "Izhikevich cell (:func:`jaxspike.izhikevich_step`)."
 )
+AdLIFCell = cell_class("adlif", "AdLIFCell", "adLIF cell (:func:`jaxspike.neurons.adlif_step`).")
 
 
 # ---------------------------------------------------------------------------- layers
@@ -470,6 +471,7 @@ CubaLIF = layer_class(
 ALIF = layer_class(ALIFCell, "ALIF", "Adaptive LIF layer: :class:`ALIFCell` over time.")
 LI = layer_class(LICell, "LI", "Leaky-integrator readout layer: :class:`LICell` over time.")
 Izhikevich = layer_class(IzhikevichCell, "Izhikevich", "Izhikevich layer over time.")
+AdLIF = layer_class(AdLIFCell, "AdLIF", "adLIF layer: :class:`AdLIFCell` over time.")
 
 
 class TimeDistributed(nn.Module):

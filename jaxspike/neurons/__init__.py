@@ -6,6 +6,10 @@ Each family file holds ``<Model>Params``, ``<Model>State``, ``<model>_init`` and
 ``<model>_step``; nothing here imports Flax.
 """
 
+from jaxspike.neurons.adlif import AdLIFParams as AdLIFParams
+from jaxspike.neurons.adlif import AdLIFState as AdLIFState
+from jaxspike.neurons.adlif import adlif_init as adlif_init
+from jaxspike.neurons.adlif import adlif_step as adlif_step
 from jaxspike.neurons.alif import ALIFParams as ALIFParams
 from jaxspike.neurons.alif import ALIFState as ALIFState
 from jaxspike.neurons.alif import alif_init as alif_init
@@ -61,6 +65,10 @@ from jaxspike.neurons.surrogates import get_surrogate as get_surrogate
 from jaxspike.neurons.surrogates import surrogate_class as surrogate_class
 
 __all__ = [
+    "AdLIFParams",
+    "AdLIFState",
+    "adlif_init",
+    "adlif_step",
     "ALIFParams",
     "ALIFState",
     "ATan",

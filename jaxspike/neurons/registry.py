@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from jaxspike.neurons.adlif import ADLIF
 from jaxspike.neurons.alif import ALIF
 from jaxspike.neurons.cuba_lif import CUBA_LIF
 from jaxspike.neurons.declare import NeuronModel
@@ -38,7 +39,7 @@ def register(model: NeuronModel, *, replace: bool = False) -> NeuronModel:
     return model
 
 
-for _model in (IF, LIF, CTLIF, CUBA_LIF, ALIF, LI, IZHIKEVICH):
+for _model in (IF, LIF, CTLIF, CUBA_LIF, ALIF, ADLIF, LI, IZHIKEVICH):
     register(_model)
 
 _LEAK_MODES = {"multiplicative": "lif", "continuous": "ctlif", "subtractive": "if"}
@@ -62,7 +63,7 @@ def create_neuron(name: str, *, leak_mode: str | None = None, **kwargs: Any) -> 
 
     Args:
         name: one of :data:`NEURONS` (``"if"``, ``"lif"``, ``"ctlif"``, ``"cuba_lif"``,
-            ``"alif"``, ``"li"``, ``"izhikevich"``).
+            ``"alif"``, ``"adlif"``, ``"li"``, ``"izhikevich"``, or a registered one).
         leak_mode: for ``name="lif"`` only: ``"multiplicative"`` (default),
             ``"continuous"`` (a :func:`ctlif_step` neuron) or ``"subtractive"`` (an
             :func:`if_step` neuron with a constant ``leak``).

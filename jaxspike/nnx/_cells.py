@@ -345,3 +345,8 @@ IzhikevichCell = cell_class(
     Defaults are the regular-spiking preset; ``a`` is stored as ``a_log`` if learned.
     """,
 )
+AdLIFCell = cell_class(
+    "adlif",
+    "AdLIFCell",
+    """adLIF cell (:func:`jaxspike.neurons.adlif_step`); see :class:`NeuronCell`.""",
+)

@@ -256,3 +256,8 @@ Izhikevich = layer_class(
     "Izhikevich",
     """Izhikevich layer: :class:`IzhikevichCell` scanned over time (see :class:`RNN`).""",
 )
+AdLIF = layer_class(
+    _cells.AdLIFCell,
+    "AdLIF",
+    """adLIF layer: :class:`AdLIFCell` scanned over time (see :class:`RNN`).""",
+)
