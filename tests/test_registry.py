@@ -12,7 +12,16 @@ import jaxspike as js
 
 
 def test_registry_entries():
-    assert set(js.NEURONS) == {"if", "lif", "ctlif", "cuba_lif", "alif", "adlif", "li", "izhikevich"}
+    assert set(js.NEURONS) == {
+        "if",
+        "lif",
+        "ctlif",
+        "cuba_lif",
+        "alif",
+        "adlif",
+        "li",
+        "izhikevich",
+    }
     for name, model in js.NEURONS.items():
         assert isinstance(model, js.NeuronModel)
         params = model.params_cls()

@@ -20,7 +20,7 @@ range:
   so :math:`\tau > \Delta t` by construction;
 * ``"real"`` (thresholds, resets, adaptation strength): stored and used as is.
 
-Log-parameters are clipped to :math:`[-80, 80]` before the exponential, so a stored
+Log-parameters are clipped to :math:`[-40, 40]` before the exponential, so a stored
 value anywhere in float32 gives a finite value and a finite (possibly zero) gradient.
 Fixed parameters are stored as they are used, under their own name, and checked against
 the declared range with the same message as ``<Model>Params.create``.
@@ -43,7 +43,7 @@ from jaxspike.ops.scan import unroll as unroll_fn
 #: The registry, under the name the wrappers used (the same dictionary as ``NEURONS``).
 SPECS = NEURONS
 
-_LOG_CLIP = 80.0
+_LOG_CLIP = 40.0
 _SUFFIX = {
     "unit": "_logit",
     "positive": "_log",

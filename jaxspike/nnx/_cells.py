@@ -267,6 +267,7 @@ def cell_class(model: str, name: str | None = None, doc: str | None = None) -> t
     __init__.__signature__ = signature  # type: ignore[attr-defined]
     body = {
         "__init__": __init__,
+        "model": model,
         "__signature__": signature.replace(parameters=sig_params[1:]),
         "__doc__": doc,
         "__module__": __name__,
