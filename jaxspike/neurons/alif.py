@@ -56,8 +56,17 @@ class ALIFParams(NamedTuple):
     adapt: Any = 0.2
     v_reset: Any = 0.0
 
-    create = classmethod(params_create)
-    from_tau = classmethod(params_from_tau)
+    @classmethod
+    def create(cls, *args: Any, dtype: Any = jnp.float32, **kwargs: Any) -> ALIFParams:
+        """Validated constructor: fields in order (defaults above), ranges as declared."""
+        return params_create(cls, *args, dtype=dtype, **kwargs)
+
+    @classmethod
+    def from_tau(
+        cls, *args: Any, dt: Any = 1.0, dtype: Any = jnp.float32, **kwargs: Any
+    ) -> ALIFParams:
+        r"""Decays :math:`e^{-\Delta t/\tau}` from the declared time constants (> 0)."""
+        return params_from_tau(cls, *args, dt=dt, dtype=dtype, **kwargs)
 
 
 class ALIFState(NamedTuple):

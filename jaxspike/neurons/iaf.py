@@ -52,7 +52,10 @@ class IFParams(NamedTuple):
     leak: Any = 0.0
     v_min: Any = -math.inf
 
-    create = classmethod(params_create)
+    @classmethod
+    def create(cls, *args: Any, dtype: Any = jnp.float32, **kwargs: Any) -> IFParams:
+        """Validated constructor: fields in order (defaults above), ranges as declared."""
+        return params_create(cls, *args, dtype=dtype, **kwargs)
 
 
 class IFState(NamedTuple):

@@ -89,7 +89,10 @@ class IzhikevichParams(NamedTuple):
             ) from None
         return cls.create(a, b, c, d, dtype=dtype)
 
-    create = classmethod(params_create)
+    @classmethod
+    def create(cls, *args: Any, dtype: Any = jnp.float32, **kwargs: Any) -> IzhikevichParams:
+        """Validated constructor: fields in order (defaults above), ranges as declared."""
+        return params_create(cls, *args, dtype=dtype, **kwargs)
 
 
 class IzhikevichState(NamedTuple):
