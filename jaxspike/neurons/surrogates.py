@@ -159,7 +159,10 @@ class Sigmoid(Surrogate):
 
     def smooth(self, x: jax.Array) -> jax.Array:
         """The smooth step function whose derivative is :meth:`__call__`."""
-        return jax.nn.sigmoid(self.slope * x)
+        # 1 - sigma(-z) for z >= 0: the same value, and its derivative computed by
+        # autodiff, sigma(-z) (1 - sigma(-z)), has no cancellation (equals __call__).
+        z = self.slope * x
+        return jnp.where(z >= 0, 1.0 - jax.nn.sigmoid(-z), jax.nn.sigmoid(z))
 
 
 @surrogate_class

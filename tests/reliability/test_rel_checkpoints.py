@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
@@ -198,7 +199,9 @@ def test_killed_during_save_leaves_a_complete_checkpoint(tmp_path):
     # first, which starts the JAX backend in the child, is done before "ready").
     delays = [0.0, 0.001, 0.003] + [0.015 * k for k in range(1, 18)]
     assert len(delays) == 20
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    root = str(Path(__file__).resolve().parents[2])  # this checkout's jaxspike first
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=path)
     subprocess.run(
         [sys.executable, "-c", _ZYGOTE, str(tmp_path), *map(str, delays)],
         check=True,
