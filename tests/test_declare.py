@@ -196,3 +196,25 @@ def test_create_and_from_tau_derive_from_the_declaration():
         js.CubaLIFParams.from_tau(5.0)
     step = functools.partial(js.lif_step, js.LIFParams.create())
     assert step is not None
+
+
+def test_next_step_reset_with_a_traced_zero_decay_is_finite():
+    """The old decay_reset=False divided by the decay: NaN under jit when it reached 0."""
+
+    @jax.jit
+    def run(decay):
+        p = js.LIFParams(decay=decay, v_th=1.0, v_reset=0.0)
+        step = functools.partial(js.lif_step, p, decay_reset=False)
+        return js.unroll(step, js.lif_init(p, (2,)), jnp.full((4, 2), 1.5))[0].v
+
+    v = run(jnp.asarray(0.0))
+    # u_t = x_t - v_th s_{t-1}: 1.5 (fires), 0.5, 1.5 (fires), 0.5
+    np.testing.assert_array_equal(v, [0.5, 0.5])
+
+
+def test_step_with_trace_of_a_layer_cell():
+    cell = jnnx.LIFCell(3, decay=0.5)
+    traced = js.neurons.step_with_trace(cell.step_fn())
+    _, tr = traced(cell.initialize_carry((1, 3)), jnp.full((1, 3), 1.25))
+    np.testing.assert_array_equal(tr.v_pre, np.full((1, 3), 1.25))
+    np.testing.assert_array_equal(tr.state.v, np.full((1, 3), 0.25))
