@@ -106,7 +106,5 @@ def test_pad_batch_is_pad_tensors():
     x_tm, _ = from_tonic.pad_batch(batch, batch_first=False)
     np.testing.assert_array_equal(x_tm, np.swapaxes(x, 0, 1))
     torch = pytest.importorskip("torch")
-    want, _ = tonic.collation.PadTensors(batch_first=True)(
-        [(torch.tensor(s), t) for s, t in batch]
-    )
+    want, _ = tonic.collation.PadTensors(batch_first=True)([(torch.tensor(s), t) for s, t in batch])
     np.testing.assert_array_equal(x, want.numpy())

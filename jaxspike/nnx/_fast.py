@@ -170,6 +170,8 @@ class Fused(Sequential):
             ``True`` per step, an int ``k`` per chunk of ``k`` steps (``k ~ sqrt(T)``
             keeps memory ~ ``sqrt(T)``).
         unroll: steps unrolled per scan iteration.
+        forward_mode: wrap every neuron's surrogate in :class:`jaxspike.ForwardMode`
+            (for :func:`jax.jvp`), as :class:`~jaxspike.nnx.Sequential`.
 
     Example:
         >>> import jax.numpy as jnp
@@ -186,7 +188,13 @@ class Fused(Sequential):
         time_major: bool = False,
         checkpoint: bool | int = False,
         unroll: int | bool = 1,
+        forward_mode: bool = False,
     ):
         super().__init__(
-            *layers, time_major=time_major, placement="fused", unroll=unroll, checkpoint=checkpoint
+            *layers,
+            time_major=time_major,
+            placement="fused",
+            unroll=unroll,
+            checkpoint=checkpoint,
+            forward_mode=forward_mode,
         )
