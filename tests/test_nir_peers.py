@@ -23,9 +23,9 @@ import pytest
 
 pytest.importorskip("nir")
 
-import jax.numpy as jnp  # noqa: E402
+import jax.numpy as jnp
 
-from jaxspike.nir import CONVENTIONS, import_nir_fn  # noqa: E402
+from jaxspike.nir import CONVENTIONS, import_nir_fn
 
 FIXTURES = Path(__file__).parent / "fixtures" / "peers"
 TOL = 1e-5
@@ -168,9 +168,7 @@ def _convention(case: Case):
     if case.options:
         opts = dict(case.options)
         conv = conv.replace(default=dataclasses.replace(conv.default, **opts))
-        conv = conv.replace(
-            rules={k: dataclasses.replace(r, **opts) for k, r in conv.rules}
-        )
+        conv = conv.replace(rules={k: dataclasses.replace(r, **opts) for k, r in conv.rules})
     return conv
 
 
@@ -267,7 +265,7 @@ def test_snntorch_reset_mode_is_an_explicit_choice() -> None:
 
 
 def test_norse_time_constants_error_names_the_exporter_bug() -> None:
-    with pytest.raises(ValueError, match="Norse 1.1's exporter") as err:
+    with pytest.raises(ValueError, match=r"Norse 1\.1's exporter") as err:
         import_nir_fn(str(FIXTURES / "norse" / "lifbox_ff.nir"), dt=1e-3)
     assert "would run but not fix" in str(err.value)
 

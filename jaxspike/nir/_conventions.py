@@ -29,7 +29,7 @@ ResetRule = Literal["file", "zero", "subtract"]
 
 @dataclasses.dataclass(frozen=True)
 class NodeRule:
-    """How one library runs one NIR neuron type (hashable, static).
+    r"""How one library runs one NIR neuron type (hashable, static).
 
     Attributes:
         reproduces: ``"nir"`` (NIR's equations), ``"simulation"`` (the library's own
@@ -41,12 +41,12 @@ class NodeRule:
         emit: ``"now"`` or ``"late"`` (spikes of the carried membrane: Spyx).
         multi_spike: several spikes per step (sinabs).
         floor: ``"none"`` or ``"-v_th"`` (sinabs' importer: ``min_v_mem = -v_th``).
-        membrane_gain: ``"continuous"`` (:math:`R\\Delta t/\\tau`) or ``"impulse"`` (:math:`R`).
-        synapse_gain: ``"continuous"`` (:math:`w_{in}\\Delta t/\\tau_{syn}`) or
+        membrane_gain: ``"continuous"`` (:math:`R\Delta t/\tau`) or ``"impulse"`` (:math:`R`).
+        synapse_gain: ``"continuous"`` (:math:`w_{in}\Delta t/\tau_{syn}`) or
             ``"impulse"`` (:math:`w_{in}`).
         use_r: honour ``r``, ``w_in`` and ``v_leak`` (False: 1, 1, 0, as Spyx).
         v0: initial membrane: ``"v_leak"``, ``"zero"`` or ``"v_reset"``.
-        tau_per_dt: the file's time constants are :math:`\\tau\\,\\Delta t` (Norse 1.1's
+        tau_per_dt: the file's time constants are :math:`\tau\,\Delta t` (Norse 1.1's
             exporter writes ``dt / tau_mem_inv``); True divides them by ``dt``.
     """
 

@@ -714,10 +714,10 @@ def _invert(
     approximate: bool,
 ) -> Any:
     """NIR fields of a neuron from its discrete coefficients (inverse of the import)."""
-    rules = module.apply_fn.rules
-    rule = rules.get(label.split("'")[1], "zero")
+    options = module.apply_fn.options.get(label.split("'")[1], {})
+    rule = options.get("reset", "zero")
     meta = _reset(label, rule, approximate) if kind in ("IF", "LIF", "CubaLIF") else {}
-    a, b, c = p["a_m"], p["b_m"], p["c_m"]
+    a, b, c = p["a_mem"], p["b_mem"], p["c_mem"]
     if kind in ("I", "IF"):
         fields: dict[str, Any] = {"r": b / dt}
     else:
@@ -728,9 +728,9 @@ def _invert(
         fields = {"r": b / k, "v_leak": c / k}
         fields["tau_mem" if kind.startswith("Cuba") else "tau"] = tau
     if kind.startswith("Cuba"):
-        a_s = p["a_s"]
+        a_s = p["a_syn"]
         fields["tau_syn"] = -dt / np.log(a_s) if method == "exact" else dt / (1.0 - a_s)
-        fields["w_in"] = p["b_s"] / (1.0 - a_s)
+        fields["w_in"] = p["b_syn"] / (1.0 - a_s)
     if kind in ("IF", "LIF", "CubaLIF"):
         fields["v_threshold"] = p["v_th"]
         fields["v_reset"] = p["v_reset"]
@@ -794,4 +794,39 @@ def export_nir(
         chain = _export_linen(nir, model, variables, shape, **kw)
     else:
         chain = _export_nnx(nir, model, shape, **kw)
-    return chain.graph()
+    graph = chain.graph()
+    if approximate and "linen" not in type(model).__module__:
+        _warn_approximation(model, graph, shape, dt=dt, method=method)
+    return graph
+
+
+def _warn_approximation(model: Any, graph: Any, shape: tuple[int, ...], **kw: Any) -> None:
+    """Warn with the measured output difference of the file read as NIR says."""
+    approximated = [
+        n
+        for n, node in graph.nodes.items()
+        if "jaxspike.reset" in (getattr(node, "metadata", None) or {})
+    ]
+    if not approximated:
+        return
+    import warnings
+
+    import jax
+    import jax.numpy as jnp
+
+    from jaxspike.nir._import import import_nir_fn
+
+    probe = jax.random.uniform(jax.random.key(0), (4, 50, *shape), jnp.float32, 0.0, 2.0)
+    ours = np.asarray(model(probe), np.float64)
+    apply_fn, params = import_nir_fn(graph, convention="nir", reset="zero", **kw)
+    other = np.asarray(apply_fn(params, probe), np.float64)
+    diff = float(np.max(np.abs(ours - other))) if ours.shape == other.shape else float("nan")
+    warnings.warn(
+        f"export_nir: approximate=True wrote reset-to-v_reset for {approximated}; a tool that "
+        f"reads the file as NIR defines it (e.g. snnTorch's importer) gives outputs that "
+        f"differ from this model by up to {diff:.3g} (max |difference| on a uniform [0, 2) "
+        f"probe of shape {(4, 50, *shape)}). jaxspike's import_nir restores the exact model "
+        "from the node metadata.",
+        UserWarning,
+        stacklevel=3,
+    )

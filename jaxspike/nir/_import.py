@@ -74,7 +74,9 @@ def prepare(
     # A file says which nir wrote it; a graph object does not, so there an explicit
     # legacy_reset applies to every spiking node.
     legacy = legacy_reset is not None and (graph is source or _legacy_file(source))
-    program, nodes, _ = build_program(graph, dt=step, method=method or "", convention=conv)
+    program, nodes, _ = build_program(
+        graph, dt=step, method=method or conv.default.method, convention=conv
+    )
     params: dict[str, Any] = {}
     options: dict[str, dict[str, Any]] = {}
     for op in program.ops:
@@ -87,6 +89,13 @@ def prepare(
             params[op.name] = {k: jnp.asarray(v, param_dtype) for k, v in p.items()}
         if op.kind in NEURON_TYPES:
             options[op.name] = _run.node_options(op, conv, rule)
+            # export_nir(approximate=True) records the reset it could not write; jaxspike's
+            # own reading restores it (other tools read NIR's reset to v_reset)
+            written = (getattr(node, "metadata", None) or {}).get("jaxspike.reset")
+            if written and reset is None and conv.rule(op.kind).reset == "file":
+                options[op.name]["reset"] = "subtract"
+                if written == "subtract_undecayed":
+                    options[op.name]["reset_at"] = "next_step"
     return program, params, options
 
 

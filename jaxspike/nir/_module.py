@@ -16,7 +16,8 @@ class NIRModule(nnx.Module):
 
     Parameters live in ``self.nodes[name][field]`` (``nnx.Param``, or :class:`Fixed`
     for the initial membrane); a neuron's fields are those of
-    :class:`~jaxspike.neurons.affine_lif.AffineLIFParams`. Build it with :func:`jaxspike.nir.import_nir`.
+    :class:`~jaxspike.neurons.affine_lif.AffineLIFParams`. Build it with
+    :func:`jaxspike.nir.import_nir`.
 
     Args:
         apply_fn: the pure function of :func:`jaxspike.nir.import_nir_fn`.

@@ -19,7 +19,6 @@ from jax import lax
 from jaxspike.delays import DelayState, delay_init, delay_step
 from jaxspike.neurons.affine_lif import (
     AffineLIFParams,
-    AffineLIFState,
     affine_lif_init,
     affine_lif_step,
 )
