@@ -767,6 +767,39 @@ def run_checks(checks=None) -> list[tuple[Check, dict]]:
     return results
 
 
+def importer_vs_simulation() -> list[dict]:
+    """For every fixture with both: does the library's importer reproduce its own run?
+
+    Compares the output of the last spiking layer of the simulation (``sim.l<k>.spk``)
+    with the importer's graph output (``imp.out``).
+    """
+    rows = []
+    for lib in ("snntorch", "norse", "sinabs", "spyx"):
+        for name in sorted(os.listdir(os.path.join(FIXTURES, lib))):
+            if not name.endswith(".npz"):
+                continue
+            d = load(lib, name[:-4])
+            keys = sorted(
+                (k for k in d if k.startswith("sim.") and k.endswith(".spk")),
+                key=lambda k: int(k.split(".")[1][1:]),
+            )
+            if not keys or "imp.out" not in d:
+                continue
+            sim, imp = d[keys[-1]], d["imp.out"].reshape(d[keys[-1]].shape)
+            rows.append(
+                {
+                    "lib": lib,
+                    "case": name[:-4],
+                    "sim_spikes": float(sim.sum()),
+                    "imp_spikes": float(imp.sum()),
+                    "equal": bool(np.array_equal(sim, imp)),
+                    "n_differing": int((sim != imp).sum()),
+                    "size": int(sim.size),
+                }
+            )
+    return rows
+
+
 def main() -> None:
     bad = 0
     for chk, res in run_checks():
@@ -777,7 +810,13 @@ def main() -> None:
             f"spikes={int(res['n_spikes']):4d} equal={res['spikes_equal']!s:5s} "
             f"max|dv|={res['max_abs_diff']:.2e}  {chk.claim}"
         )
-    print(f"{bad} of the checks failed")
+    print(f"{bad} of the checks failed\n\nimporter vs own simulation (last spiking layer):")
+    for r in importer_vs_simulation():
+        print(
+            f"  {r['lib']:9s} {r['case']:26s} sim={r['sim_spikes']:6.0f} "
+            f"imp={r['imp_spikes']:6.0f} equal={r['equal']!s:5s} "
+            f"differing={r['n_differing']}/{r['size']}"
+        )
     raise SystemExit(1 if bad else 0)
 
 

@@ -12,10 +12,11 @@ script ``interop/peers/<lib>.py`` then runs inside it. snnTorch 1.0.0 needs nir 
 for its exporter while sinabs 3.1.3 pins nir 1.0.4, hence one venv per library.
 Torch is CPU-only (``torch==2.13.0``; the CUDA build is several GB).
 
-Direction (b), files written by jaxspike and read by each peer, is a second step:
-``interop/jaxspike_export.py`` (run in jaxspike's own environment with ``PYTHONPATH`` set
-to the repository root) writes ``tests/fixtures/peers/from_jaxspike``; this script then
-runs ``interop/peers/read_jaxspike.py`` in every peer venv when that folder exists.
+Direction (b), files written by jaxspike and read by each peer: ``interop/jaxspike_export.py``
+runs with this checkout's jaxspike (``PYTHONPATH`` = repository root) inside the Spyx venv,
+which has the jax, flax and nir that jaxspike needs (it gives the same bytes as jaxspike's
+own environment), and writes ``tests/fixtures/peers/from_jaxspike``; then
+``interop/peers/read_jaxspike.py`` runs in every peer venv. ``--no-jaxspike`` skips this.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def ensure_venv(lib: str) -> str:
     return venv_python(lib)
 
 
-def run_peer(lib: str, script: str) -> None:
+def run_peer(lib: str, script: str, *args: str) -> None:
     env = dict(
         os.environ,
         PYTHONHASHSEED="0",
@@ -66,7 +67,7 @@ def run_peer(lib: str, script: str) -> None:
         CUBLAS_WORKSPACE_CONFIG=":4096:8",
     )
     env.pop("PYTHONPATH", None)
-    cmd = [ensure_venv(lib), "-P", os.path.join(HERE, "peers", script)]
+    cmd = [ensure_venv(lib), "-P", os.path.join(HERE, "peers", script), *args]
     print(f"[{lib}] {script}", flush=True)
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if res.returncode != 0:
@@ -84,27 +85,46 @@ def digest() -> dict[str, str]:
     return out
 
 
-def generate(libs) -> None:
+def export_jaxspike() -> None:
+    """Run ``interop/jaxspike_export.py`` with this checkout's jaxspike (Spyx venv)."""
+    env = dict(os.environ, PYTHONHASHSEED="0", JAX_PLATFORMS="cpu", PYTHONPATH=ROOT)
+    print("[jaxspike] jaxspike_export.py", flush=True)
+    res = subprocess.run(
+        [ensure_venv("spyx"), os.path.join(HERE, "jaxspike_export.py")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if res.returncode != 0:
+        sys.stderr.write(res.stdout[-4000:] + res.stderr[-4000:])
+        raise SystemExit(f"jaxspike_export.py failed with exit code {res.returncode}")
+
+
+def generate(libs, *, jaxspike: bool = True) -> None:
     for lib in libs:
         run_peer(lib, f"{lib}.py")
+    if jaxspike:
+        export_jaxspike()
     if os.path.isdir(os.path.join(FIXTURES, "from_jaxspike")):
         for lib in libs:
-            run_peer(lib, "read_jaxspike.py")
+            run_peer(lib, "read_jaxspike.py", lib)
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("libs", nargs="*", metavar="LIB", help="some of: " + " ".join(LIBS))
     ap.add_argument("--check", action="store_true", help="run twice and compare sha256")
+    ap.add_argument("--no-jaxspike", action="store_true", help="skip writing from_jaxspike")
     args = ap.parse_args(argv)
     libs = args.libs or list(LIBS)
     for lib in libs:
         if lib not in LIBS:
             ap.error(f"unknown library {lib!r}; expected one of {LIBS}")
-    generate(libs)
+    generate(libs, jaxspike=not args.no_jaxspike)
     if args.check:
         first = digest()
-        generate(libs)
+        generate(libs, jaxspike=not args.no_jaxspike)
         second = digest()
         diff = sorted(k for k in set(first) | set(second) if first.get(k) != second.get(k))
         if diff:

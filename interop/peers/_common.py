@@ -48,7 +48,8 @@ def save_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for key in sorted(arrays):
-            arr = np.ascontiguousarray(np.asarray(arrays[key]))
+            arr = np.asarray(arrays[key])
+            arr = np.ascontiguousarray(arr) if arr.ndim else arr  # keep 0-d arrays 0-d
             data = io.BytesIO()
             np.lib.format.write_array(data, arr, allow_pickle=False)
             info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))

@@ -66,9 +66,8 @@ def run_modules(mods, x, prefix):
                     rec[f"{prefix}.{name}.{k}"] = np.ascontiguousarray(
                         np.swapaxes(v.detach().numpy(), 0, 1)
                     )
-            else:
+            else:  # linear, conv, pool, flatten: the next neuron records its input
                 h = m(h)
-                rec[f"{prefix}.{name}.out"] = from_bt(h, C.B)
     return rec, h
 
 

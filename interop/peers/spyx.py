@@ -67,11 +67,11 @@ def state_fields(layer, s):
 
 def simulate(layers, x, prefix):
     rec: dict[str, list] = {}
-    states = [m.initial_state(x.shape[1]) if isinstance(m, NEURONS) else None for m in layers]
+    states = [m.initial_state(x.shape[1]) if hasattr(m, "initial_state") else None for m in layers]
     for t in range(x.shape[0]):
         h = jnp.asarray(x[t])
         for i, m in enumerate(layers):
-            if isinstance(m, NEURONS):
+            if states[i] is not None:
                 rec.setdefault(f"{prefix}.l{i}.in", []).append(np.asarray(h))
                 h, states[i] = m(h, states[i])
                 rec.setdefault(f"{prefix}.l{i}.spk", []).append(np.asarray(h))
@@ -83,8 +83,8 @@ def simulate(layers, x, prefix):
     return {k: np.stack(v) for k, v in rec.items()}
 
 
-def run_import(graph, x):
-    model, (outputs, states) = snir.from_nir(graph, jnp.asarray(x), dt=DT, return_all_states=True)
+def run_import(graph, x, dt=DT):
+    model, (outputs, states) = snir.from_nir(graph, jnp.asarray(x), dt=dt, return_all_states=True)
     res = {"imp.out": np.asarray(outputs)}
     for i, (layer, s) in enumerate(zip(model.layers, states, strict=True)):
         if s is not None:
