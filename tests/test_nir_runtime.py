@@ -228,3 +228,15 @@ def test_affine_lif_options_against_numpy() -> None:
             want.append(prev if emit == "late" else n)
             prev = n
         np.testing.assert_allclose(np.stack(outs), np.stack(want), atol=0)
+
+
+def test_strict_threshold_keeps_the_threshold_gradient() -> None:
+    import jax
+
+    def out(v_th):
+        p = AffineLIFParams(a_mem=0.5, b_mem=1.0, v_th=v_th)
+        _, s = affine_lif_step(p, affine_lif_init(p, ()), jnp.asarray(0.9), threshold=">")
+        return s
+
+    g = jax.grad(out)(jnp.asarray(1.0))
+    assert np.isfinite(float(g)) and float(g) < 0  # a higher threshold fires less

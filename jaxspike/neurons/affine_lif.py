@@ -229,7 +229,9 @@ def affine_lif_step(
     v_pre = v
     th = p["v_th"]
     if threshold == ">":
-        th = jnp.nextafter(th, jnp.asarray(jnp.inf, th.dtype))
+        # the next float up: v >= it iff v > v_th (the gradient still flows to v_th)
+        up = jnp.nextafter(lax.stop_gradient(th), jnp.asarray(jnp.inf, th.dtype))
+        th = th + lax.stop_gradient(up - th)
     now = "none" if reset_at == "next_step" else reset
     if multi_spike:
         s = spike(v - th, surrogate)

@@ -615,11 +615,16 @@ def _export_imported(nir: Any, module: Any, *, dt: float, approximate: bool) -> 
     """Write an imported :class:`NIRModule` back (flat graph, same semantics)."""
     program = module.program
     conv = program.convention.name
-    if conv not in ("nir", "jaxspike"):
-        raise ValueError(
-            f"export_nir: this model was imported with convention={conv!r}, whose timing "
-            "rules NIR cannot express; only 'nir' and 'jaxspike' imports can be exported."
-        )
+    for name, opts in module.apply_fn.options.items():
+        # NIR's rule: integrate, test, reset in the same step, one spike, output now
+        timing = (opts.get("reset_at", "same_step"), opts.get("emit", "now"))
+        if timing != ("same_step", "now") or opts.get("multi_spike", False):
+            raise ValueError(
+                f"export_nir: node {name!r} was imported with convention={conv!r}, whose "
+                f"timing rules ({dict(opts)}) NIR cannot express; export models imported "
+                "with 'nir', 'jaxspike' or a preset that resets in the same step (e.g. "
+                "'snntorch-zero-nodelay')."
+            )
     if dt != program.dt:
         raise ValueError(f"export_nir: the model was imported with dt={program.dt}, got {dt}.")
     params = {
