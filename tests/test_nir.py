@@ -29,6 +29,7 @@ from jaxspike.nnx import (  # noqa: E402
     LIFCell,
     RecurrentCell,
     Sequential,
+    TimeDistributed,
 )
 from jaxspike.nnx.convert import Flatten, SumPool  # noqa: E402
 
@@ -499,7 +500,7 @@ def test_linen_conv_round_trip(tmp_path):
     [
         (lambda x: x * 2.0, r"layers\[2\] \(function <lambda>\) is not supported"),
         (lambda x: x.reshape(x.shape[0], 4, -1), "is not supported"),
-        (functools.partial(nnx.max_pool, window_shape=(2, 2)), "is not supported"),
+        (functools.partial(nnx.max_pool, window_shape=(2, 2)), "is max pooling"),
         (functools.partial(nnx.avg_pool, window_shape=(3, 3), padding="SAME"), "asymmetric"),
     ],
     ids=["lambda", "reshape", "max-pool", "asymmetric-pad"],
@@ -645,3 +646,64 @@ def test_import_jaxspike_nir_is_lazy():
         "assert 'nir' not in sys.modules and 'flax' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ----------------------------------------------------------------------------- traced export
+class ConvSNN(nnx.Module):
+    """A user's own class: a chain of supported layers called in ``__call__``."""
+
+    def __init__(self, *, rngs):
+        self.conv = nnx.Conv(1, 3, (3, 3), rngs=rngs)
+        self.lif1 = LIF(3, decay=0.8, reset="zero")
+        self.pool = TimeDistributed(SumPool((2, 2)))
+        self.flat = TimeDistributed(Flatten())
+        self.fc = nnx.Linear(4 * 4 * 3, 5, rngs=rngs)
+        self.lif2 = LIF(5, decay=0.9, reset="zero", v_th=0.5)
+
+    def __call__(self, x):
+        x = self.lif1(self.conv(x))
+        x = self.flat(self.pool(x))
+        return self.lif2(self.fc(x))
+
+
+def test_export_traces_a_user_module(tmp_path):
+    model = ConvSNN(rngs=nnx.Rngs(0))
+    path = tmp_path / "c.nir"
+    nir.write(path, export_nir(model, dt=1e-3, input_shape=(8, 8, 1)))
+    back = import_nir(path, dt=1e-3, convention="jaxspike")
+    xs = np.abs(_x((2, 12, 8, 8, 1), 2.0))
+    want = np.asarray(model(xs))
+    got = np.asarray(back(xs.transpose(0, 1, 4, 2, 3)))  # NIR images are channels first
+    np.testing.assert_array_equal(got, want)
+    assert want.sum() > 0
+
+
+class Branchy(nnx.Module):
+    def __init__(self, *, rngs):
+        self.fc = nnx.Linear(3, 4, rngs=rngs)
+        self.lif = LIF(4, decay=0.8, reset="zero")
+
+    def __call__(self, x):
+        return self.lif(self.fc(x) * 2.0)  # an operation that is not a layer
+
+
+class MaxPooled(nnx.Module):
+    def __init__(self, *, rngs):
+        self.body = Sequential(
+            nnx.Conv(1, 2, (3, 3), rngs=rngs),
+            LIF(2, decay=0.8, reset="zero"),
+            functools.partial(nnx.max_pool, window_shape=(2, 2), strides=(2, 2)),
+        )
+
+    def __call__(self, x):
+        return self.body(x)
+
+
+def test_export_of_user_modules_refuses_with_reasons():
+    before = vars(nnx.Linear)["__call__"]
+    with pytest.raises(ValueError, match="between layer 'fc' and its layer 'lif'"):
+        export_nir(Branchy(rngs=nnx.Rngs(0)), dt=1e-3, input_shape=(3,))
+    with pytest.raises(ValueError, match=r"is max pooling.*SumPool"):
+        export_nir(MaxPooled(rngs=nnx.Rngs(0)), dt=1e-3, input_shape=(8, 8, 1))
+    # the tracing leaves every layer class as it was
+    assert vars(nnx.Linear)["__call__"] is before

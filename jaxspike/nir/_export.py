@@ -476,8 +476,10 @@ def _unsupported(label: str, flax_kind: str) -> ValueError:
     )
 
 
-def _nnx_layers(model: Any) -> list[tuple[str, Any]]:
-    from jaxspike.nnx import RNN, Sequential, TimeDistributed
+def _nnx_layers(model: Any, input_shape: tuple[int, ...] | None = None) -> list[tuple[str, Any]]:
+    from flax import nnx
+
+    from jaxspike.nnx import RNN, NeuronCell, RecurrentCell, Sequential, TimeDistributed
 
     if isinstance(model, Sequential):
         out = []
@@ -490,7 +492,90 @@ def _nnx_layers(model: Any) -> list[tuple[str, Any]]:
         return [("", model.layer)]
     if isinstance(model, RNN):
         return [("", model.cell)]
+    known = (nnx.Linear, nnx.Conv, NeuronCell, RecurrentCell)
+    if isinstance(model, nnx.Module) and not isinstance(model, known) and input_shape:
+        return _traced_layers(model, input_shape)
     return [("", model)]
+
+
+def _layer_classes() -> list[type]:
+    """Classes whose calls are the layers of a traced model (with their subclasses)."""
+    from flax import nnx
+
+    from jaxspike.nnx import RNN, Sequential, TimeDistributed
+    from jaxspike.nnx.convert import Flatten, SumPool
+
+    roots: list[type] = [nnx.Linear, nnx.Conv, RNN, Sequential, TimeDistributed, SumPool, Flatten]
+    out: list[type] = []
+    while roots:
+        cls = roots.pop()
+        if cls not in out:
+            out.append(cls)
+            roots += cls.__subclasses__()
+    return [c for c in out if "__call__" in vars(c)]
+
+
+def _traced_layers(model: Any, input_shape: tuple[int, ...]) -> list[tuple[str, Any]]:
+    """The supported layers a user's ``nnx.Module`` calls, in order, found by running it.
+
+    The model runs once on a zero probe ``[1, 2, *input_shape]`` while the ``__call__`` of
+    every supported layer class records (layer, input, output) at the outermost level.
+    The model is exported when those calls form a chain: each layer consumes exactly the
+    previous layer's output and the model returns the last one.
+    """
+    import jax.numpy as jnp
+
+    calls: list[tuple[Any, Any, Any]] = []
+    depth = [0]
+    saved = {cls: vars(cls)["__call__"] for cls in _layer_classes()}
+
+    def wrap(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            depth[0] += 1
+            try:
+                out = fn(self, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+            if depth[0] == 0:
+                calls.append((self, args[0] if args else None, out))
+            return out
+
+        return call
+
+    probe = jnp.zeros((1, 2, *input_shape), jnp.float32)
+    try:
+        for cls, fn in saved.items():
+            cls.__call__ = wrap(fn)  # type: ignore[method-assign]
+        result = model(probe)
+    finally:
+        for cls, fn in saved.items():
+            cls.__call__ = fn  # type: ignore[method-assign]
+    names = {id(v): k for k, v in vars(model).items()}
+    label = type(model).__name__
+    if not calls:
+        raise _unsupported(f"model ({label})", "nnx.Linear, nnx.Conv, jaxspike layers")
+    previous, where = probe, "its input"
+    out: list[tuple[str, Any]] = []
+    for layer, x, y in calls:
+        name = names.get(id(layer), type(layer).__name__)
+        if x is not previous:
+            raise ValueError(
+                f"export_nir: {label} computes something between {where} and its layer "
+                f"{name!r} ({type(layer).__name__}) that is not a supported layer, or does "
+                "not feed one layer's output straight into the next; export needs a chain of "
+                "supported layers (write a reshape as jaxspike.nnx.convert.Flatten() and "
+                "pooling as jaxspike.nnx.convert.SumPool or functools.partial(nnx.avg_pool, "
+                "...) inside a jaxspike.nnx.Sequential)."
+            )
+        out += [(f"{name}" + ("" if n == "" else "." + n), m) for n, m in _nnx_layers(layer)]
+        previous, where = y, f"layer {name!r}"
+    if result is not previous:
+        raise ValueError(
+            f"export_nir: {label} does not return the output of its last layer {where}; "
+            "export needs a chain of supported layers."
+        )
+    return out
 
 
 def _describe(layer: Any) -> str:
@@ -507,7 +592,7 @@ def _export_nnx(
 
     from jaxspike.nnx import NeuronCell, RecurrentCell
 
-    layers = _nnx_layers(model)
+    layers = _nnx_layers(model, input_shape)
     chain = _Chain(nir, input_shape, _channels_first([layer for _, layer in layers]))
     kw = {"dt": dt, "method": method, "approximate": approximate}
     for where, layer in layers:
@@ -548,6 +633,15 @@ def _export_nnx(
             _pool(nir, label, spec, chain)
         elif not isinstance(layer, nnx.Module) and _is_flatten(layer, chain.jshape, 1):
             _flatten(nir, chain)
+        elif "max_pool" in getattr(getattr(layer, "func", layer), "__name__", ""):
+            raise _refuse(
+                label,
+                "is max pooling",
+                "NIR has SumPool2d and AvgPool2d only; use "
+                "jaxspike.nnx.convert.SumPool(window, strides) (of spikes: a count, exact "
+                "when at most one input spikes per window) or functools.partial(nnx.avg_pool, "
+                "window_shape=..., strides=...), and retrain",
+            )
         else:
             raise _unsupported(label, "nnx.Linear, nnx.Conv")
     return chain
