@@ -849,7 +849,9 @@ def export_nir(
     """Export a jaxspike model to a ``nir.NIRGraph``.
 
     Args:
-        model: a :class:`jaxspike.nnx.Sequential` (or one layer or cell) of supported
+        model: a :class:`jaxspike.nnx.Sequential`, one layer or cell, or any
+            ``nnx.Module`` whose ``__call__`` chains supported layers (found by tracing
+            the model on a probe input), of supported
             layers (``nnx.Linear``, ``nnx.Conv``, average pooling as
             ``functools.partial(nnx.avg_pool, ...)``, :class:`jaxspike.nnx.convert.SumPool`,
             :class:`jaxspike.nnx.convert.Flatten`, jaxspike neurons), a
