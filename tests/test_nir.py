@@ -699,6 +699,29 @@ class MaxPooled(nnx.Module):
         return self.body(x)
 
 
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"multi_spike": True}, "several spikes"),
+        ({"v_min": -1.0}, "membrane floor"),
+        ({"reset": "zero", "reset_at": "next_step"}, "one step late"),
+    ],
+)
+def test_export_refuses_spike_options_nir_lacks(options, match):
+    with pytest.raises(ValueError, match=match):
+        export_nir(Sequential(_lin(3, 4), LIF(4, **options)), dt=1e-3, input_shape=(3,))
+
+
+def test_export_next_step_subtract_round_trips(tmp_path):
+    model = Sequential(_lin(3, 4), LIF(4, decay=0.8, reset="subtract", reset_at="next_step"))
+    with pytest.warns(UserWarning, match="differ from this model"):
+        graph = export_nir(model, dt=1e-3, input_shape=(3,), approximate=True)
+    nir.write(tmp_path / "n.nir", graph)
+    back = import_nir(tmp_path / "n.nir", dt=1e-3, convention="jaxspike")
+    xs = _x((2, 30, 3))
+    np.testing.assert_array_equal(np.asarray(back(xs)), np.asarray(model(xs)))
+
+
 def test_export_of_user_modules_refuses_with_reasons():
     before = vars(nnx.Linear)["__call__"]
     with pytest.raises(ValueError, match="between layer 'fc' and its layer 'lif'"):

@@ -75,7 +75,6 @@ CASES: tuple[Case, ...] = (
     _snn("leaky_zero_delay", "snntorch-zero", "Leaky (LIF)", "pre"),
     _snn("leaky_zero_nodelay", "snntorch-zero-nodelay", "Leaky (LIF)", "post"),
     _snn("synaptic_subtract_delay", "snntorch", "Synaptic (CubaLIF)", "pre"),
-    _snn("synaptic_zero_delay", "snntorch-zero", "Synaptic (CubaLIF)", "pre"),
     _snn("synaptic_zero_nodelay", "snntorch-zero-nodelay", "Synaptic (CubaLIF)", "post"),
     _snn("tie_leaky_zero", "snntorch-zero-nodelay", "Leaky (LIF), v == thr", "post", (_FF[0],)),
     _snn("rleaky_subtract_delay", "snntorch", "RLeaky (LIF + recurrent Affine)", "pre", _REC),
@@ -259,7 +258,7 @@ def test_recurrent_bias_at_t0_and_the_other_reading() -> None:
 
 def test_snntorch_reset_mode_is_an_explicit_choice() -> None:
     # the same file, read with snnTorch's default (subtract, delayed) and with "zero"
-    case = _case("snntorch", "synaptic_zero_delay")
+    case = _case("snntorch", "leaky_zero_delay")
     assert measure(case, CONVENTIONS["snntorch"])["bad_spikes"] > 0
     assert measure(case)["bad_spikes"] == 0
 
@@ -271,13 +270,28 @@ def test_norse_time_constants_error_names_the_exporter_bug() -> None:
 
 
 # --------------------------------------------------------------------- docs table
-_SNN_UNREPRODUCED = (
-    "snntorch",
-    "Leaky/Synaptic, reset_delay=False, subtract",
-    "sim",
-    "not reproduced: snnTorch tests the spike on the membrane minus the previous step's "
-    "reset when the post-reset membrane stayed above threshold",
-    ("leaky_subtract_nodelay", "synaptic_subtract_nodelay"),
+# snnTorch behaviours no option of the core rule expresses: (case, preset, neuron, why)
+UNREPRODUCED = (
+    (
+        "leaky_subtract_nodelay",
+        "snntorch-nodelay",
+        "Leaky (LIF), reset_delay=False, subtract",
+        "snnTorch tests the spike on the membrane minus the previous step's reset when the "
+        "post-reset membrane stayed above threshold",
+    ),
+    (
+        "synaptic_subtract_nodelay",
+        "snntorch-nodelay",
+        "Synaptic (CubaLIF), reset_delay=False, subtract",
+        "as above",
+    ),
+    (
+        "synaptic_zero_delay",
+        "snntorch-zero",
+        "Synaptic (CubaLIF), reset_delay=True, zero",
+        "snnTorch's delayed zero reset of Synaptic also drops that step's input (Leaky's "
+        "keeps it; the core's next_step zero follows Leaky)",
+    ),
 )
 
 
@@ -302,14 +316,12 @@ def table() -> str:
             f"| {case.lib} | {case.neuron} | {what} (`{case.case}`) | "
             f"`{case.convention}` | {result} |"
         )
-    lib, neuron, reads, why, files = _SNN_UNREPRODUCED
-    for name in files:
-        case = Case(lib, name, "snntorch-zero-nodelay", reads, _FF, neuron, dt=1e-4)
-        base = dataclasses.replace(CONVENTIONS["snntorch-zero-nodelay"].default, reset="subtract")
-        got = measure(case, CONVENTIONS["snntorch-zero-nodelay"].replace(default=base))
+    for name, preset, neuron, why in UNREPRODUCED:
+        case = Case("snntorch", name, preset, "sim", _FF, neuron, dt=1e-4)
+        got = measure(case)
         rows.append(
-            f"| {lib} | {neuron} | simulation (`{name}`) | none | {why} (same-step "
-            f"subtract: {got['bad_spikes']} of {got['spikes']} spikes differ) |"
+            f"| snntorch | {neuron} | simulation (`{name}`) | `{preset}` | not "
+            f"reproduced: {why}; {got['bad_spikes']} of {got['spikes']} spikes differ |"
         )
     return "\n".join(rows)
 

@@ -202,7 +202,7 @@ def test_affine_lif_options_against_numpy() -> None:
         (">", "subtract", "next_step", "late", False),
         (">", "zero", "next_step", "now", False),
     ]:
-        p = AffineLIFParams(a_mem=0.5, b_mem=1.0, v_th=1.0, v_min=-0.5)
+        p = AffineLIFParams(a_mem=0.5, b_mem=1.0, v_th=1.0)
         st = affine_lif_init(p, (4,))
         v, prev, outs, want = np.zeros(4), np.zeros(4), [], []
         for t in range(30):
@@ -215,11 +215,17 @@ def test_affine_lif_options_against_numpy() -> None:
                 reset_at=reset_at,
                 emit=emit,
                 multi_spike=multi,
+                v_min=-0.5,
             )
             outs.append(np.asarray(s))
+            # the shared rule (jaxspike.neurons.reset): a pending zero reset acts before
+            # the integration, a pending subtraction after it; the floor before the spike
+            if reset_at == "next_step" and reset == "zero":
+                v = np.where(prev > 0, 0.0, v)
             v = 0.5 * v + x[t]
-            if reset_at == "next_step":
-                v = v - prev * 1.0 if reset == "subtract" else np.where(prev > 0, 0.0, v)
+            if reset_at == "next_step" and reset == "subtract":
+                v = v - prev * 1.0
+            v = np.maximum(v, -0.5)
             fired = (v > 1.0) if threshold == ">" else (v >= 1.0)
             n = np.where(fired, np.maximum(np.floor(v / 1.0), 1), 0) if multi else fired * 1.0
             if reset_at == "same_step":

@@ -25,7 +25,9 @@ def test_registry_entries():
         assert kinds[:3] == [inspect.Parameter.POSITIONAL_OR_KEYWORD] * 3, name
         assert all(k == inspect.Parameter.KEYWORD_ONLY for k in kinds[3:]), name
         if model.spiking:
-            assert {"surrogate", "detach_reset", "pre_reset"} <= set(sig.parameters), name
+            shared = {"reset", "surrogate", "detach_reset", "threshold", "multi_spike", "v_min"}
+            assert shared | {"reset_at", "refractory"} <= set(sig.parameters), name
+            assert "pre_reset" not in sig.parameters, name
 
 
 @pytest.mark.parametrize("name", sorted(js.NEURONS))

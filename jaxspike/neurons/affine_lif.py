@@ -6,22 +6,17 @@ fixed once from the time constants and the step. In the order implemented:
 
 .. math::
    i_t &= a_{syn}\, i_{t-1} + b_{syn}\, x_t \\
-   \tilde v_t &= a_{mem}\, v_{t-1} + b_{mem}\, i_t + c_{mem} \\
-   \tilde v_t &\leftarrow \operatorname{reset}(\tilde v_t, s_{t-1})
-      \qquad\text{(only with ``reset_at="next_step"``)} \\
-   s_t &= H(\tilde v_t - v_{th}) \quad\text{or}\quad
-          \mathbb 1[\tilde v_t > v_{th}] \quad\text{(``threshold=">"``)} \\
-   v_t &= \max\bigl(\operatorname{reset}(\tilde v_t, s_t),\, v_{min}\bigr)
-      \qquad\text{(``reset_at="same_step"``)}
+   \tilde v_t &= a_{mem}\, v_{t-1} + b_{mem}\, i_t + c_{mem}
 
-Without a synapse (``a_syn = 0``, ``b_syn = 1``) the current is the input itself. The
-reset is ``"zero"`` (to :math:`v_{reset}`), ``"subtract"`` (:math:`v_{th}` per spike) or
-``"none"``. With ``multi_spike=True`` a step emits
-:math:`\max(\lfloor \tilde v_t / v_{th}\rfloor, 1)\, s_t` spikes (sinabs' default) and
-``"subtract"`` removes that many thresholds. ``reset_at="next_step"`` applies the reset
-of a spike after the next step's integration (snnTorch ``reset_delay=True``); with
-``emit="late"`` a step outputs the previous step's spikes (Spyx fires on the carried
-membrane, one step of latency per layer). The state keeps the last spikes ``s`` for both.
+followed by the one spike-and-reset rule of every spiking family
+(:func:`jaxspike.neurons.spike_and_reset`, with the same keyword options: ``reset``,
+``threshold``, ``multi_spike``, ``v_min``, ``reset_at``, ``refractory``). Without a synapse
+(``a_syn = 0``, ``b_syn = 1``) the current is the input itself. NIR's rule is
+``reset="zero"`` to :math:`v_{reset}` with ``threshold=">"``, the defaults here. One
+option is this family's own: ``emit="late"`` outputs the previous step's spikes instead
+of this step's (Spyx fires on the carried membrane: one step of latency per layer); it
+selects the output and changes no arithmetic. The membrane before the reset is read with
+:func:`jaxspike.neurons.step_with_trace`.
 
 :meth:`AffineLIFParams.from_tau` computes the coefficients from NIR's fields: with
 ``method="euler"`` :math:`a = 1 - \Delta t/\tau`, :math:`b_{mem} = R\,\Delta t/\tau_{mem}`,
@@ -46,11 +41,16 @@ from typing import Any, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from jaxspike._validate import broadcast_param, check_choice, check_dt, check_input
-from jaxspike.neurons.reset import Reset, check_options, fire
-from jaxspike.neurons.spike import spike
+from jaxspike.neurons.reset import (
+    Reset,
+    ResetAt,
+    Threshold,
+    check_options,
+    check_state,
+    spike_and_reset,
+)
 from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
 Gain = Literal["continuous", "impulse"]
@@ -67,7 +67,6 @@ class AffineLIFParams(NamedTuple):
         c_mem: constant drive per step (the leak target's share).
         v_th: firing threshold (``inf``: never fires).
         v_reset: membrane after a spike with ``reset="zero"``.
-        v_min: floor of the membrane after the reset (``-inf``: none).
     """
 
     a_syn: Any = 0.0
@@ -77,7 +76,6 @@ class AffineLIFParams(NamedTuple):
     c_mem: Any = 0.0
     v_th: Any = 1.0
     v_reset: Any = 0.0
-    v_min: Any = -math.inf
 
     @classmethod
     def from_tau(
@@ -91,7 +89,6 @@ class AffineLIFParams(NamedTuple):
         w_in: Any = 1.0,
         v_th: Any = math.inf,
         v_reset: Any = 0.0,
-        v_min: Any = -math.inf,
         method: Literal["euler", "exact"] = "euler",
         membrane_gain: Gain = "continuous",
         synapse_gain: Gain = "continuous",
@@ -141,15 +138,16 @@ class AffineLIFParams(NamedTuple):
             a_syn, k_s = decay("tau_syn", tau_syn)
             w = np.asarray(w_in, np.float64)
             b_syn = w * (k_s if synapse_gain == "continuous" else 1.0)
-        values = (a_syn, b_syn, a_mem, b_mem, c_mem, v_th, v_reset, v_min)
+        values = (a_syn, b_syn, a_mem, b_mem, c_mem, v_th, v_reset)
         return cls(*(jnp.asarray(np.asarray(v, np.float64), dtype) for v in values))
 
 
 class AffineLIFState(NamedTuple):
-    """Affine LIF state: membrane ``v``, current ``i`` and the last step's spikes ``s``."""
+    """Affine LIF state: membrane ``v``, current ``i``, refractory ``ref``, last spikes ``s``."""
 
     v: jax.Array
     i: jax.Array
+    ref: jax.Array
     s: jax.Array
 
 
@@ -159,15 +157,7 @@ def affine_lif_init(
     """Resting state: membrane ``v`` (0 by default), no current, no spikes."""
     del params
     zeros = jnp.zeros(shape, dtype)
-    return AffineLIFState(jnp.broadcast_to(jnp.asarray(v, dtype), shape), zeros, zeros)
-
-
-def _reset(v: jax.Array, r: jax.Array, reset: Reset, v_th: jax.Array, v_reset: jax.Array):
-    if reset == "subtract":
-        return v - r * v_th
-    if reset == "zero":
-        return v + jnp.minimum(r, 1) * (v_reset - v)
-    return v
+    return AffineLIFState(jnp.broadcast_to(jnp.asarray(v, dtype), shape), zeros, zeros, zeros)
 
 
 @jax.named_scope("jaxspike.affine_lif_step")
@@ -177,14 +167,15 @@ def affine_lif_step(
     x: jax.Array,
     *,
     reset: Reset = "zero",
-    threshold: Literal[">=", ">"] = ">",
-    multi_spike: bool = False,
-    reset_at: Literal["same_step", "next_step"] = "same_step",
-    emit: Literal["now", "late"] = "now",
     detach_reset: bool = True,
     surrogate: Surrogate | str = FastSigmoid(),
-    pre_reset: bool = False,
-) -> tuple[AffineLIFState, Any]:
+    threshold: Threshold = ">",
+    multi_spike: bool = False,
+    v_min: float | None = None,
+    reset_at: ResetAt = "same_step",
+    refractory: int = 0,
+    emit: Literal["now", "late"] = "now",
+) -> tuple[AffineLIFState, jax.Array]:
     """One affine LIF step (equations in the module docstring).
 
     Args:
@@ -192,16 +183,17 @@ def affine_lif_step(
         state: :class:`AffineLIFState` of the same shape as ``x``.
         x: input for this step.
         reset: ``"zero"`` (to ``v_reset``, NIR's rule), ``"subtract"`` or ``"none"``.
-        threshold: ``">"`` (NIR: ``v > v_th`` fires) or ``">="``.
-        multi_spike: emit ``floor(v / v_th)`` spikes in one step (sinabs).
-        reset_at: ``"same_step"`` or ``"next_step"`` (after the next integration).
-        emit: ``"now"``, or ``"late"``: output the previous step's spikes.
         detach_reset: stop the gradient through the reset.
         surrogate: surrogate gradient of the spike.
-        pre_reset: also return the membrane before this step's reset.
+        threshold: ``">"`` (NIR: ``v > v_th`` fires, the default here) or ``">="``.
+        multi_spike: emit ``floor(v / v_th)`` spikes in one step (sinabs).
+        v_min: membrane floor (``None``: none; sinabs' ``min_v_mem``).
+        reset_at: ``"same_step"`` or ``"next_step"`` (snnTorch ``reset_delay=True``).
+        refractory: steps a neuron ignores its input after a spike.
+        emit: ``"now"``, or ``"late"``: output the previous step's spikes (Spyx).
 
     Returns:
-        ``(state, spikes)``, or ``(state, (spikes, v_pre_reset))`` with ``pre_reset``.
+        ``(state, spikes)``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -215,43 +207,29 @@ def affine_lif_step(
         (1.0, 0.0)
     """
     fn = "affine_lif_step"
-    surrogate = check_options(fn, reset, surrogate)
-    check_choice(fn, "threshold", threshold, (">=", ">"))
-    check_choice(fn, "reset_at", reset_at, ("same_step", "next_step"))
+    check_state(fn, state, AffineLIFState, "affine_lif_init")
+    o = check_options(
+        fn,
+        reset,
+        surrogate,
+        detach_reset=detach_reset,
+        threshold=threshold,
+        multi_spike=multi_spike,
+        v_min=v_min,
+        reset_at=reset_at,
+        refractory=refractory,
+    )
     check_choice(fn, "emit", emit, ("now", "late"))
     x = check_input(fn, x, state.v)
     p = {k: broadcast_param(fn, k, getattr(params, k), state.v) for k in AffineLIFParams._fields}
     i = p["a_syn"] * state.i + p["b_syn"] * x
-    v = p["a_mem"] * state.v + p["b_mem"] * i + p["c_mem"]
-    if reset_at == "next_step":
-        r = lax.stop_gradient(state.s) if detach_reset else state.s
-        v = _reset(v, r, reset, p["v_th"], p["v_reset"])
-    v_pre = v
-    th = p["v_th"]
-    if threshold == ">":
-        # the next float up: v >= it iff v > v_th (the gradient still flows to v_th)
-        up = jnp.nextafter(lax.stop_gradient(th), jnp.asarray(jnp.inf, th.dtype))
-        th = th + lax.stop_gradient(up - th)
-    now = "none" if reset_at == "next_step" else reset
-    if multi_spike:
-        s = spike(v - th, surrogate)
-        count = jnp.maximum(jnp.floor(lax.stop_gradient(v) / p["v_th"]), 1.0)
-        s = s + lax.stop_gradient(count * s - s)
-        r = lax.stop_gradient(s) if detach_reset else s
-        v = _reset(v, r, now, p["v_th"], p["v_reset"])
-    else:
-        v, s = fire(
-            v,
-            th,
-            p["v_reset"],
-            reset=now,
-            surrogate=surrogate,
-            detach_reset=detach_reset,
-            subtract=p["v_th"],
-        )
-    v = jnp.maximum(v, p["v_min"])
-    out = state.s if emit == "late" else s
-    return AffineLIFState(v, i, s), ((out, v_pre) if pre_reset else out)
+
+    def integrate(v: jax.Array) -> jax.Array:
+        return p["a_mem"] * v + p["b_mem"] * i + p["c_mem"]
+
+    f = spike_and_reset(integrate, state.v, state.ref, state.s, p["v_th"], p["v_reset"], o)
+    out = state.s if emit == "late" else f.spikes
+    return AffineLIFState(f.v, i, f.ref, f.spikes), out
 
 
 __all__ = ["AffineLIFParams", "AffineLIFState", "affine_lif_init", "affine_lif_step"]

@@ -104,14 +104,10 @@ def _snntorch(name: str, reset: ResetRule, delay: bool) -> Convention:
     if not delay:
         # reset_delay=False: the reset acts in the same step
         return Convention(name, "1e-4", sim, recurrent_init="output")
-    # Leaky with reset "zero" forgets the old membrane before the decay: a same-step reset
-    # whose recorded membrane is the pre-reset one; every other case resets after the next
-    # integration.
+    # reset_delay=True: the reset of a spike acts in the next step (Leaky's zero reset
+    # before the decay, the subtraction after the integration: the core's "next_step")
     later = dataclasses.replace(sim, reset_at="next_step")
-    leaky = sim if reset == "zero" else later
-    return Convention(
-        name, "1e-4", later, rules=(("IF", leaky), ("LIF", leaky)), recurrent_init="output"
-    )
+    return Convention(name, "1e-4", later, recurrent_init="output")
 
 
 _NORSE_SIM = NodeRule("simulation", synapse_gain="impulse", tau_per_dt=True)

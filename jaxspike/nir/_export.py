@@ -146,8 +146,16 @@ def _neuron(
     """The NIR node of one jaxspike neuron layer (``full`` lays a parameter out in NIR)."""
     if options.get("refractory", 0):
         raise _refuse(layer, "has a refractory period", "use refractory=0")
+    if options.get("multi_spike", False):
+        raise _refuse(layer, "emits several spikes per step", "use multi_spike=False")
+    if options.get("v_min") is not None:
+        raise _refuse(layer, "has a membrane floor v_min", "use v_min=None")
     rule = options.get("reset", "zero")
-    if rule == "subtract" and options.get("decay_reset", True) is False:
+    next_step = options.get("reset_at", "same_step") == "next_step"
+    if next_step and rule == "zero":
+        raise _refuse(layer, "resets to zero one step late", "use reset_at='same_step'")
+    if rule == "subtract" and (options.get("decay_reset", True) is False or next_step):
+        # the delayed, undecayed subtraction (snnTorch reset_delay=True)
         rule = "subtract_undecayed"
     if model in ("alif", "izhikevich"):
         what = "has an adaptive threshold" if model == "alif" else "is an Izhikevich neuron"

@@ -88,7 +88,7 @@ def prepare(
         if p:
             params[op.name] = {k: jnp.asarray(v, param_dtype) for k, v in p.items()}
         if op.kind in NEURON_TYPES:
-            options[op.name] = _run.node_options(op, conv, rule)
+            options[op.name] = _run.node_options(op, node, conv, rule)
             # export_nir(approximate=True) records the reset it could not write; jaxspike's
             # own reading restores it (other tools read NIR's reset to v_reset)
             written = (getattr(node, "metadata", None) or {}).get("jaxspike.reset")
@@ -206,7 +206,7 @@ def import_nir(
 
     Arguments as :func:`import_nir_fn`. Weights, biases, scales and each neuron's
     :class:`~jaxspike.neurons.affine_lif.AffineLIFParams` fields (``a_syn``, ``b_syn``,
-    ``a_mem``, ``b_mem``, ``c_mem``, ``v_th``, ``v_reset``, ``v_min``) are ``nnx.Param``;
+    ``a_mem``, ``b_mem``, ``c_mem``, ``v_th``, ``v_reset``) are ``nnx.Param``;
     initial membranes are fixed.
 
     Example:

@@ -9,6 +9,7 @@ routes values along edges; it holds no neuron arithmetic of its own (a test chec
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -17,6 +18,7 @@ import numpy as np
 from jax import lax
 
 from jaxspike.delays import DelayState, delay_init, delay_step
+from jaxspike.neurons import step_with_trace
 from jaxspike.neurons.affine_lif import (
     AffineLIFParams,
     affine_lif_init,
@@ -50,7 +52,8 @@ class NodeTrace(NamedTuple):
     Attributes:
         output: what the node sends along its edges (spikes, or the membrane of ``LI``/``I``).
         state: an :class:`AffineLIFState` of sequences (neurons), else ``None``.
-        v_pre: the membrane before the reset of each step (neurons), else ``None``.
+        v_pre: the membrane before the reset of each step (neurons, from
+            :func:`jaxspike.neurons.step_with_trace`), else ``None``.
     """
 
     output: jax.Array
@@ -82,13 +85,11 @@ def neuron_params(
     elif kind.startswith("Cuba"):
         taus["tau_mem"] = _f(node, "tau_mem") / tau_unit
         taus["tau_syn"] = _f(node, "tau_syn") / tau_unit
-    v_th, v_reset, v_min = np.inf, 0.0, -np.inf
+    v_th, v_reset = np.inf, 0.0
     if kind in SPIKING:
         v_th = _f(node, "v_threshold")
         if reset == "file":
             v_reset = _f(node, "v_reset", 0.0)
-        if rule.floor == "-v_th":
-            v_min = np.negative(v_th)
     try:
         p = AffineLIFParams.from_tau(
             dt=dt,
@@ -97,7 +98,6 @@ def neuron_params(
             w_in=_f(node, "w_in", 1.0) if use_r else 1.0,
             v_th=v_th,
             v_reset=v_reset,
-            v_min=v_min,
             method=method,  # type: ignore[arg-type]
             membrane_gain=rule.membrane_gain,
             synapse_gain=rule.synapse_gain,
@@ -231,15 +231,26 @@ def init_carry(program: Program, params: dict[str, Any], batch: int, dtype: Any)
     return GraphCarry(nodes, recurrent)
 
 
-def node_options(op: Op, conv: Convention, reset: str) -> dict[str, Any]:
+def node_options(op: Op, node: Any, conv: Convention, reset: str) -> dict[str, Any]:
     """Static keyword options of ``affine_lif_step`` for one neuron op."""
     rule = conv.rule(op.kind)
     if op.kind not in SPIKING:
         return {"reset": "none"}
+    v_min = None
+    if rule.floor == "-v_th":
+        # sinabs' importer: IAFSqueeze(min_v_mem=-v_th), one threshold per layer
+        v_th = np.unique(_f(node, "v_threshold"))
+        if v_th.size != 1:
+            raise ValueError(
+                f"import_nir: node {op.name!r}: the {conv.name!r} preset floors the membrane "
+                f"at -v_threshold, which needs one threshold per node; got {v_th.tolist()}."
+            )
+        v_min = float(np.negative(v_th[0]))
     return {
         "reset": "zero" if reset in ("file", "zero") else reset,
         "threshold": rule.threshold,
         "multi_spike": rule.multi_spike,
+        "v_min": v_min,
         "reset_at": rule.reset_at,
         "emit": rule.emit,
     }
@@ -272,17 +283,15 @@ def make_step(
                     x = x + t
             p = params.get(op.name, {})
             if op.kind in NEURON_TYPES:
-                states[op.name], (s, v_pre) = affine_lif_step(
-                    _core(p),
-                    carry.nodes[op.name],
-                    x,
-                    surrogate=surrogate,
-                    pre_reset=True,
-                    **options[op.name],
-                )
+                step = functools.partial(affine_lif_step, surrogate=surrogate, **options[op.name])
+                if op.name in record:
+                    states[op.name], tr = step_with_trace(step)(_core(p), carry.nodes[op.name], x)
+                    s = tr.spikes
+                else:
+                    states[op.name], s = step(_core(p), carry.nodes[op.name], x)
                 y = s if op.kind in SPIKING else states[op.name].v
                 if op.name in record:
-                    rec[op.name] = NodeTrace(y, states[op.name], v_pre)
+                    rec[op.name] = NodeTrace(y, states[op.name], tr.v_pre)
             elif op.kind == "Delay":
                 steps = jnp.asarray(np.reshape(op.attr("steps"), op.out_shape))
                 st: DelayState = carry.nodes[op.name]
