@@ -124,6 +124,11 @@ class AffineLIFParams(NamedTuple):
             return 1.0 - dt / t, dt / t
 
         r64 = np.asarray(r, np.float64)
+        a_mem: Any
+        b_mem: Any
+        c_mem: Any
+        a_syn: Any
+        b_syn: Any
         if tau_mem is None:
             a_mem = np.float64(1.0)
             b_mem = r64 * (dt if membrane_gain == "continuous" else 1.0)

@@ -602,7 +602,7 @@ def _export_nnx(
 
     layers = _nnx_layers(model, input_shape)
     chain = _Chain(nir, input_shape, _channels_first([layer for _, layer in layers]))
-    kw = {"dt": dt, "method": method, "approximate": approximate}
+    kw: dict[str, Any] = {"dt": dt, "method": method, "approximate": approximate}
     for where, layer in layers:
         label = f"{where or 'model'} ({_describe(layer)})"
         if isinstance(layer, nnx.Linear):
@@ -674,7 +674,7 @@ def _export_linen(
     layers = list(model.layers) if isinstance(model, nn.Sequential) else [model]
     bare = [layer.layer if isinstance(layer, TimeDistributed) else layer for layer in layers]
     chain = _Chain(nir, input_shape, _channels_first(bare))
-    kw = {"dt": dt, "method": method, "approximate": approximate}
+    kw: dict[str, Any] = {"dt": dt, "method": method, "approximate": approximate}
     for i, layer in enumerate(layers):
         p = params.get(f"layers_{i}", {}) if isinstance(model, nn.Sequential) else params
         lead = 2
@@ -898,7 +898,7 @@ def export_nir(
     if input_shape is None:
         raise ValueError("export_nir: input_shape is required, e.g. input_shape=(784,).")
     shape = tuple(int(n) for n in input_shape)
-    kw = {"dt": dt, "method": method, "approximate": approximate}
+    kw: dict[str, Any] = {"dt": dt, "method": method, "approximate": approximate}
     if "linen" in type(model).__module__:
         chain = _export_linen(nir, model, variables, shape, **kw)
     else:

@@ -81,8 +81,8 @@ def prepare(
     options: dict[str, dict[str, Any]] = {}
     for op in program.ops:
         node = nodes[op.name]
-        rule = reset or conv.rule(op.kind).reset
-        if rule == "file" and legacy:
+        rule: str = reset or conv.rule(op.kind).reset
+        if rule == "file" and legacy and legacy_reset is not None:
             rule = legacy_reset
         p = _run.node_params(op, node, conv, step, method, rule)
         if p:

@@ -76,8 +76,8 @@ def neuron_params(
     """The :class:`AffineLIFParams` fields (and ``v_init``) of a neuron node, float64."""
     kind = op.kind
     use_r = rule.use_r
-    r = _f(node, "r") if use_r else 1.0
-    v_leak = _f(node, "v_leak", 0.0) if use_r and kind not in ("I", "IF") else 0.0
+    r: Any = _f(node, "r") if use_r else 1.0
+    v_leak: Any = _f(node, "v_leak", 0.0) if use_r and kind not in ("I", "IF") else 0.0
     tau_unit = dt if rule.tau_per_dt else 1.0
     taus: dict[str, Any] = {}
     if kind in ("LI", "LIF"):
@@ -85,7 +85,8 @@ def neuron_params(
     elif kind.startswith("Cuba"):
         taus["tau_mem"] = _f(node, "tau_mem") / tau_unit
         taus["tau_syn"] = _f(node, "tau_syn") / tau_unit
-    v_th, v_reset = np.inf, 0.0
+    v_th: Any = np.inf
+    v_reset: Any = 0.0
     if kind in SPIKING:
         v_th = _f(node, "v_threshold")
         if reset == "file":
@@ -101,12 +102,14 @@ def neuron_params(
             method=method,  # type: ignore[arg-type]
             membrane_gain=rule.membrane_gain,
             synapse_gain=rule.synapse_gain,
-            dtype=jnp.float64 if jax.config.jax_enable_x64 else jnp.float32,
+            dtype=jax.dtypes.canonicalize_dtype(jnp.float64),
             **taus,
         )
     except ValueError as err:
         raise ValueError(_tau_message(op.name, str(err), dt, rule)) from None
-    out = {k: np.asarray(getattr(p, k), np.float64) for k in AffineLIFParams._fields}
+    out: dict[str, Any] = {
+        k: np.asarray(getattr(p, k), np.float64) for k in AffineLIFParams._fields
+    }
     out["v_init"] = {
         "v_leak": np.asarray(v_leak, np.float64),
         "zero": np.float64(0.0),
@@ -283,7 +286,9 @@ def make_step(
                     x = x + t
             p = params.get(op.name, {})
             if op.kind in NEURON_TYPES:
-                step = functools.partial(affine_lif_step, surrogate=surrogate, **options[op.name])
+                step: Any = functools.partial(
+                    affine_lif_step, surrogate=surrogate, **options[op.name]
+                )
                 if op.name in record:
                     states[op.name], tr = step_with_trace(step)(_core(p), carry.nodes[op.name], x)
                     s = tr.spikes
