@@ -263,6 +263,18 @@ def test_snntorch_reset_mode_is_an_explicit_choice() -> None:
     assert measure(case)["bad_spikes"] == 0
 
 
+def test_legacy_reset_applies_to_graph_objects() -> None:
+    # sinabs 3.1.3 writes with nir 1.0.4: no v_reset, a subtractive reset was meant
+    import nir
+
+    path = str(FIXTURES / "sinabs" / "iaf_ff.nir")
+    from_path = import_nir_fn(path, dt=1.0, legacy_reset="subtract")[0].options
+    from_graph = import_nir_fn(nir.read(path), dt=1.0, legacy_reset="subtract")[0].options
+    assert {n: o["reset"] for n, o in from_graph.items()} == {"1": "subtract", "3": "subtract"}
+    assert from_graph == from_path
+    assert import_nir_fn(nir.read(path), dt=1.0)[0].options["1"]["reset"] == "zero"
+
+
 def test_norse_time_constants_error_names_the_exporter_bug() -> None:
     with pytest.raises(ValueError, match=r"Norse 1\.1's exporter") as err:
         import_nir_fn(str(FIXTURES / "norse" / "lifbox_ff.nir"), dt=1e-3)
