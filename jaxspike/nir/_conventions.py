@@ -1,94 +1,153 @@
-r"""How other libraries write and run NIR graphs: the presets of :func:`import_nir`.
+r"""How other libraries run NIR graphs: the presets of :func:`import_nir`.
 
-A preset fixes every choice that a NIR file leaves open (NIR defines continuous-time
-equations and no simulator). The fields, and the value each preset gives them:
+A NIR file fixes continuous-time equations and no simulator. A preset (:class:`Convention`)
+says, **per neuron node type**, how one library discretises that node (a :class:`NodeRule`:
+the options of :func:`jaxspike.neurons.affine_lif.affine_lif_step` plus how its
+coefficients come from the file). Each preset reproduces either the library's own
+simulation of the network it exported or its own importer's reading of the file; which
+one, per type, is in :attr:`NodeRule.reproduces` and in the table of ``docs/guides/nir.md``
+(measured against files and traces written by the libraries themselves, in
+``tests/fixtures/peers``).
 
-=================  =======  =======  =========  ========  =========  =======  ==========
-field              nir      jaxspike snntorch   norse     sinabs     spyx     meaning
-=================  =======  =======  =========  ========  =========  =======  ==========
-typical dt         any      any      1e-4       1e-3      1          1        dt the writer
-                                                                              assumed
-method             euler    euler    euler      euler     exact      euler    discretization
-compare            ``>``    ``>=``   ``>``      ``>``     ``>=``     ``>``    spike test
-reset              file     file     subtract*  file      subtract   subtract after a spike
-fire               post     post     post       post      post       pre      spike on new or
-                                                                              carried membrane
-current_jump       nir      nir      nir        impulse   nir        impulse  synaptic gain
-cuba_order         new_i    new_i    new_i      old_i     new_i      new_i    v uses i_t or
-                                                                              i_{t-1}
-v0                 v_leak   v_leak   zero       v_leak    zero       zero     initial membrane
-spikes             binary   binary   binary     binary    multi      binary   spike counts
-use_r              yes      yes      yes        yes       yes        no       honour r, w_in,
-                                                                              v_leak
-=================  =======  =======  =========  ========  =========  =======  ==========
-
-``*`` Spyx, and snnTorch's default ``reset_mechanism="subtract"`` with ``reset_delay=True``: the
-threshold is subtracted from the pre-reset membrane one step later, i.e. the post-reset
-membrane loses :math:`v_{th}/\\beta`; its files always say ``v_reset = 0``.
+snnTorch files say ``v_reset = 0`` whatever ``reset_mechanism`` and ``reset_delay`` the
+model used, so the file cannot tell; the ``"snntorch"`` preset is snnTorch's default
+(``reset_mechanism="subtract"``, ``reset_delay=True``) and ``"snntorch-zero"``,
+``"snntorch-nodelay"``, ``"snntorch-zero-nodelay"`` name the other three. snnTorch's own
+importer reads every file as ``reset_mechanism="zero"``, ``reset_delay=False``, which is
+NIR's rule: the ``"nir"`` preset.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Literal
 
 Compare = Literal[">", ">="]
-ResetRule = Literal["file", "zero", "subtract", "subtract_undecayed"]
+ResetRule = Literal["file", "zero", "subtract"]
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeRule:
+    r"""How one library runs one NIR neuron type (hashable, static).
+
+    Attributes:
+        reproduces: ``"nir"`` (NIR's equations), ``"simulation"`` (the library's own
+            simulation of its network) or ``"importer"`` (its importer's reading).
+        method: ``"euler"`` or ``"exact"`` discretisation of the time constants.
+        threshold: ``">"`` (NIR) or ``">="``.
+        reset: ``"file"`` (to the node's ``v_reset``), ``"zero"`` (to 0) or ``"subtract"``.
+        reset_at: ``"same_step"`` or ``"next_step"`` (snnTorch ``reset_delay=True``).
+        emit: ``"now"`` or ``"late"`` (spikes of the carried membrane: Spyx).
+        multi_spike: several spikes per step (sinabs).
+        floor: ``"none"`` or ``"-v_th"`` (sinabs' importer: ``min_v_mem = -v_th``).
+        membrane_gain: ``"continuous"`` (:math:`R\Delta t/\tau`) or ``"impulse"`` (:math:`R`).
+        synapse_gain: ``"continuous"`` (:math:`w_{in}\Delta t/\tau_{syn}`) or
+            ``"impulse"`` (:math:`w_{in}`).
+        use_r: honour ``r``, ``w_in`` and ``v_leak`` (False: 1, 1, 0, as Spyx).
+        v0: initial membrane: ``"v_leak"``, ``"zero"`` or ``"v_reset"``.
+        tau_per_dt: the file's time constants are :math:`\tau\,\Delta t` (Norse 1.1's
+            exporter writes ``dt / tau_mem_inv``); True divides them by ``dt``.
+    """
+
+    reproduces: str = "nir"
+    method: str = "euler"
+    threshold: Compare = ">"
+    reset: ResetRule = "file"
+    reset_at: Literal["same_step", "next_step"] = "same_step"
+    emit: Literal["now", "late"] = "now"
+    multi_spike: bool = False
+    floor: Literal["none", "-v_th"] = "none"
+    membrane_gain: Literal["continuous", "impulse"] = "continuous"
+    synapse_gain: Literal["continuous", "impulse"] = "continuous"
+    use_r: bool = True
+    v0: Literal["v_leak", "zero", "v_reset"] = "v_leak"
+    tau_per_dt: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
 class Convention:
-    """Every discretization choice of an imported graph (hashable, static).
+    """A library's reading of NIR files: one :class:`NodeRule` per neuron type.
 
     Attributes:
         name: preset name.
-        typical_dt: the dt the writer usually assumed (documentation only; dt is
-            always an explicit argument).
-        method: ``"euler"`` or ``"exact"``.
-        compare: ``">"`` (NIR's ``z = v > v_th``) or ``">="`` (jaxspike, sinabs).
-        reset: ``"file"`` (to ``v_reset``; subtract for legacy files when asked),
-            ``"zero"`` (to ``v_reset``), ``"subtract"`` (``v - v_th``) or
-            ``"subtract_undecayed"`` (snnTorch's delayed subtraction).
-        fire: ``"post"`` (integrate, then spike) or ``"pre"`` (spike on the carried
-            membrane, then integrate: Spyx, one step of latency per layer).
-        current_jump: ``"nir"`` (gain ``w_in dt/tau_syn``; IF/I gain ``r dt``) or
-            ``"impulse"`` (each input adds ``w_in`` to the current; IF/I gain ``r``).
-        cuba_order: ``"new_i"`` (v integrates the current of this step) or ``"old_i"``
-            (of the previous step, Norse).
-        v0: ``"v_leak"`` or ``"zero"``.
-        spikes: ``"binary"`` or ``"multi"`` (``floor(v / v_th)`` spikes per step).
-        use_r: honour ``r``, ``w_in`` and ``v_leak`` (False: gain 1, no leak target,
-            as Spyx's importer).
+        typical_dt: the dt the writer usually assumed (a hint; dt is always explicit).
+        default: the rule of types not listed in ``rules``.
+        rules: ``(type name, rule)`` pairs, e.g. ``(("CubaLIF", NodeRule(...)),)``.
+        recurrent_init: what a recurrent edge carries at ``t = 0``: ``"zero"`` (nothing,
+            Norse's importer) or ``"output"`` (the source node's output for an all-zero
+            previous step: a recurrent ``Affine``'s bias, as snnTorch computes).
     """
 
     name: str
     typical_dt: str
-    method: str = "euler"
-    compare: Compare = ">"
-    reset: ResetRule = "file"
-    fire: Literal["post", "pre"] = "post"
-    current_jump: Literal["nir", "impulse"] = "nir"
-    cuba_order: Literal["new_i", "old_i"] = "new_i"
-    v0: Literal["v_leak", "zero"] = "v_leak"
-    spikes: Literal["binary", "multi"] = "binary"
-    use_r: bool = True
+    default: NodeRule = NodeRule()
+    rules: tuple[tuple[str, NodeRule], ...] = ()
+    recurrent_init: Literal["zero", "output"] = "zero"
 
+    def rule(self, kind: str) -> NodeRule:
+        """The rule of neuron type ``kind`` (``"LIF"``, ``"CubaLIF"``, ...)."""
+        return dict(self.rules).get(kind, self.default)
+
+    def replace(self, **changes: object) -> Convention:
+        """A copy with fields changed (``rules`` given as a mapping merges by type)."""
+        rules = changes.pop("rules", None)
+        out = dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        if isinstance(rules, Mapping):
+            merged = dict(self.rules) | dict(rules)
+            out = dataclasses.replace(out, rules=tuple(sorted(merged.items())))
+        return out
+
+
+def _snntorch(name: str, reset: ResetRule, delay: bool) -> Convention:
+    sim = NodeRule("simulation", reset=reset, v0="zero")
+    if not delay:
+        # reset_delay=False: the reset acts in the same step
+        return Convention(name, "1e-4", sim, recurrent_init="output")
+    # reset_delay=True: the reset of a spike acts in the next step (Leaky's zero reset
+    # before the decay, the subtraction after the integration: the core's "next_step")
+    later = dataclasses.replace(sim, reset_at="next_step")
+    return Convention(name, "1e-4", later, recurrent_init="output")
+
+
+_NORSE_SIM = NodeRule("simulation", synapse_gain="impulse", tau_per_dt=True)
+_SPYX = NodeRule(
+    "simulation",
+    reset="subtract",
+    reset_at="next_step",
+    emit="late",
+    membrane_gain="impulse",
+    synapse_gain="impulse",
+    use_r=False,
+    v0="zero",
+)
+_SINABS = NodeRule(
+    "importer",
+    method="exact",
+    threshold=">=",
+    reset="subtract",
+    multi_spike=True,
+    floor="-v_th",
+    membrane_gain="impulse",
+    v0="zero",
+)
 
 CONVENTIONS: dict[str, Convention] = {
     "nir": Convention("nir", "any"),
-    "jaxspike": Convention("jaxspike", "any", compare=">="),
-    "snntorch": Convention("snntorch", "1e-4", reset="subtract_undecayed", v0="zero"),
-    "norse": Convention("norse", "1e-3", current_jump="impulse", cuba_order="old_i"),
-    "sinabs": Convention(
-        "sinabs", "1", method="exact", compare=">=", reset="subtract", v0="zero", spikes="multi"
+    "jaxspike": Convention("jaxspike", "any", NodeRule(threshold=">=")),
+    "snntorch": _snntorch("snntorch", "subtract", True),
+    "snntorch-zero": _snntorch("snntorch-zero", "zero", True),
+    "snntorch-nodelay": _snntorch("snntorch-nodelay", "subtract", False),
+    "snntorch-zero-nodelay": _snntorch("snntorch-zero-nodelay", "zero", False),
+    "norse": Convention(
+        "norse", "1e-3", _NORSE_SIM, rules=(("IF", NodeRule("importer", membrane_gain="impulse")),)
     ),
+    # sinabs' importer floors IAF at -v_th (IAFSqueeze(min_v_mem=-v_th)), not LIF
+    "sinabs": Convention(
+        "sinabs", "1", _SINABS, rules=(("LIF", dataclasses.replace(_SINABS, floor="none")),)
+    ),
+    # Spyx: LIF and IF subtract after the decay, CuBaLIF before it (spyx/nn.py)
     "spyx": Convention(
-        "spyx",
-        "1",
-        reset="subtract_undecayed",
-        fire="pre",
-        current_jump="impulse",
-        v0="zero",
-        use_r=False,
+        "spyx", "1", _SPYX, rules=(("CubaLIF", dataclasses.replace(_SPYX, reset_at="same_step")),)
     ),
 }

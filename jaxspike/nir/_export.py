@@ -146,8 +146,16 @@ def _neuron(
     """The NIR node of one jaxspike neuron layer (``full`` lays a parameter out in NIR)."""
     if options.get("refractory", 0):
         raise _refuse(layer, "has a refractory period", "use refractory=0")
+    if options.get("multi_spike", False):
+        raise _refuse(layer, "emits several spikes per step", "use multi_spike=False")
+    if options.get("v_min") is not None:
+        raise _refuse(layer, "has a membrane floor v_min", "use v_min=None")
     rule = options.get("reset", "zero")
-    if rule == "subtract" and options.get("decay_reset", True) is False:
+    next_step = options.get("reset_at", "same_step") == "next_step"
+    if next_step and rule == "zero":
+        raise _refuse(layer, "resets to zero one step late", "use reset_at='same_step'")
+    if rule == "subtract" and (options.get("decay_reset", True) is False or next_step):
+        # the delayed, undecayed subtraction (snnTorch reset_delay=True)
         rule = "subtract_undecayed"
     if model in ("alif", "izhikevich"):
         what = "has an adaptive threshold" if model == "alif" else "is an Izhikevich neuron"
@@ -476,8 +484,10 @@ def _unsupported(label: str, flax_kind: str) -> ValueError:
     )
 
 
-def _nnx_layers(model: Any) -> list[tuple[str, Any]]:
-    from jaxspike.nnx import RNN, Sequential, TimeDistributed
+def _nnx_layers(model: Any, input_shape: tuple[int, ...] | None = None) -> list[tuple[str, Any]]:
+    from flax import nnx
+
+    from jaxspike.nnx import RNN, NeuronCell, RecurrentCell, Sequential, TimeDistributed
 
     if isinstance(model, Sequential):
         out = []
@@ -490,7 +500,90 @@ def _nnx_layers(model: Any) -> list[tuple[str, Any]]:
         return [("", model.layer)]
     if isinstance(model, RNN):
         return [("", model.cell)]
+    known = (nnx.Linear, nnx.Conv, NeuronCell, RecurrentCell)
+    if isinstance(model, nnx.Module) and not isinstance(model, known) and input_shape:
+        return _traced_layers(model, input_shape)
     return [("", model)]
+
+
+def _layer_classes() -> list[type]:
+    """Classes whose calls are the layers of a traced model (with their subclasses)."""
+    from flax import nnx
+
+    from jaxspike.nnx import RNN, Sequential, TimeDistributed
+    from jaxspike.nnx.convert import Flatten, SumPool
+
+    roots: list[type] = [nnx.Linear, nnx.Conv, RNN, Sequential, TimeDistributed, SumPool, Flatten]
+    out: list[type] = []
+    while roots:
+        cls = roots.pop()
+        if cls not in out:
+            out.append(cls)
+            roots += cls.__subclasses__()
+    return [c for c in out if "__call__" in vars(c)]
+
+
+def _traced_layers(model: Any, input_shape: tuple[int, ...]) -> list[tuple[str, Any]]:
+    """The supported layers a user's ``nnx.Module`` calls, in order, found by running it.
+
+    The model runs once on a zero probe ``[1, 2, *input_shape]`` while the ``__call__`` of
+    every supported layer class records (layer, input, output) at the outermost level.
+    The model is exported when those calls form a chain: each layer consumes exactly the
+    previous layer's output and the model returns the last one.
+    """
+    import jax.numpy as jnp
+
+    calls: list[tuple[Any, Any, Any]] = []
+    depth = [0]
+    saved = {cls: vars(cls)["__call__"] for cls in _layer_classes()}
+
+    def wrap(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            depth[0] += 1
+            try:
+                out = fn(self, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+            if depth[0] == 0:
+                calls.append((self, args[0] if args else None, out))
+            return out
+
+        return call
+
+    probe = jnp.zeros((1, 2, *input_shape), jnp.float32)
+    try:
+        for cls, fn in saved.items():
+            cls.__call__ = wrap(fn)  # type: ignore[method-assign]
+        result = model(probe)
+    finally:
+        for cls, fn in saved.items():
+            cls.__call__ = fn  # type: ignore[method-assign]
+    names = {id(v): k for k, v in vars(model).items()}
+    label = type(model).__name__
+    if not calls:
+        raise _unsupported(f"model ({label})", "nnx.Linear, nnx.Conv, jaxspike layers")
+    previous, where = probe, "its input"
+    out: list[tuple[str, Any]] = []
+    for layer, x, y in calls:
+        name = names.get(id(layer), type(layer).__name__)
+        if x is not previous:
+            raise ValueError(
+                f"export_nir: {label} computes something between {where} and its layer "
+                f"{name!r} ({type(layer).__name__}) that is not a supported layer, or does "
+                "not feed one layer's output straight into the next; export needs a chain of "
+                "supported layers (write a reshape as jaxspike.nnx.convert.Flatten() and "
+                "pooling as jaxspike.nnx.convert.SumPool or functools.partial(nnx.avg_pool, "
+                "...) inside a jaxspike.nnx.Sequential)."
+            )
+        out += [(f"{name}" + ("" if n == "" else "." + n), m) for n, m in _nnx_layers(layer)]
+        previous, where = y, f"layer {name!r}"
+    if result is not previous:
+        raise ValueError(
+            f"export_nir: {label} does not return the output of its last layer {where}; "
+            "export needs a chain of supported layers."
+        )
+    return out
 
 
 def _describe(layer: Any) -> str:
@@ -507,9 +600,9 @@ def _export_nnx(
 
     from jaxspike.nnx import NeuronCell, RecurrentCell
 
-    layers = _nnx_layers(model)
+    layers = _nnx_layers(model, input_shape)
     chain = _Chain(nir, input_shape, _channels_first([layer for _, layer in layers]))
-    kw = {"dt": dt, "method": method, "approximate": approximate}
+    kw: dict[str, Any] = {"dt": dt, "method": method, "approximate": approximate}
     for where, layer in layers:
         label = f"{where or 'model'} ({_describe(layer)})"
         if isinstance(layer, nnx.Linear):
@@ -548,6 +641,15 @@ def _export_nnx(
             _pool(nir, label, spec, chain)
         elif not isinstance(layer, nnx.Module) and _is_flatten(layer, chain.jshape, 1):
             _flatten(nir, chain)
+        elif "max_pool" in getattr(getattr(layer, "func", layer), "__name__", ""):
+            raise _refuse(
+                label,
+                "is max pooling",
+                "NIR has SumPool2d and AvgPool2d only; use "
+                "jaxspike.nnx.convert.SumPool(window, strides) (of spikes: a count, exact "
+                "when at most one input spikes per window) or functools.partial(nnx.avg_pool, "
+                "window_shape=..., strides=...), and retrain",
+            )
         else:
             raise _unsupported(label, "nnx.Linear, nnx.Conv")
     return chain
@@ -572,7 +674,7 @@ def _export_linen(
     layers = list(model.layers) if isinstance(model, nn.Sequential) else [model]
     bare = [layer.layer if isinstance(layer, TimeDistributed) else layer for layer in layers]
     chain = _Chain(nir, input_shape, _channels_first(bare))
-    kw = {"dt": dt, "method": method, "approximate": approximate}
+    kw: dict[str, Any] = {"dt": dt, "method": method, "approximate": approximate}
     for i, layer in enumerate(layers):
         p = params.get(f"layers_{i}", {}) if isinstance(model, nn.Sequential) else params
         lead = 2
@@ -615,11 +717,16 @@ def _export_imported(nir: Any, module: Any, *, dt: float, approximate: bool) -> 
     """Write an imported :class:`NIRModule` back (flat graph, same semantics)."""
     program = module.program
     conv = program.convention.name
-    if conv not in ("nir", "jaxspike"):
-        raise ValueError(
-            f"export_nir: this model was imported with convention={conv!r}, whose timing "
-            "rules NIR cannot express; only 'nir' and 'jaxspike' imports can be exported."
-        )
+    for name, opts in module.apply_fn.options.items():
+        # NIR's rule: integrate, test, reset in the same step, one spike, output now
+        timing = (opts.get("reset_at", "same_step"), opts.get("emit", "now"))
+        if timing != ("same_step", "now") or opts.get("multi_spike", False):
+            raise ValueError(
+                f"export_nir: node {name!r} was imported with convention={conv!r}, whose "
+                f"timing rules ({dict(opts)}) NIR cannot express; export models imported "
+                "with 'nir', 'jaxspike' or a preset that resets in the same step (e.g. "
+                "'snntorch-zero-nodelay')."
+            )
     if dt != program.dt:
         raise ValueError(f"export_nir: the model was imported with dt={program.dt}, got {dt}.")
     params = {
@@ -714,10 +821,10 @@ def _invert(
     approximate: bool,
 ) -> Any:
     """NIR fields of a neuron from its discrete coefficients (inverse of the import)."""
-    rules = module.apply_fn.rules
-    rule = rules.get(label.split("'")[1], "zero")
+    options = module.apply_fn.options.get(label.split("'")[1], {})
+    rule = options.get("reset", "zero")
     meta = _reset(label, rule, approximate) if kind in ("IF", "LIF", "CubaLIF") else {}
-    a, b, c = p["a_m"], p["b_m"], p["c_m"]
+    a, b, c = p["a_mem"], p["b_mem"], p["c_mem"]
     if kind in ("I", "IF"):
         fields: dict[str, Any] = {"r": b / dt}
     else:
@@ -728,9 +835,9 @@ def _invert(
         fields = {"r": b / k, "v_leak": c / k}
         fields["tau_mem" if kind.startswith("Cuba") else "tau"] = tau
     if kind.startswith("Cuba"):
-        a_s = p["a_s"]
+        a_s = p["a_syn"]
         fields["tau_syn"] = -dt / np.log(a_s) if method == "exact" else dt / (1.0 - a_s)
-        fields["w_in"] = p["b_s"] / (1.0 - a_s)
+        fields["w_in"] = p["b_syn"] / (1.0 - a_s)
     if kind in ("IF", "LIF", "CubaLIF"):
         fields["v_threshold"] = p["v_th"]
         fields["v_reset"] = p["v_reset"]
@@ -750,7 +857,9 @@ def export_nir(
     """Export a jaxspike model to a ``nir.NIRGraph``.
 
     Args:
-        model: a :class:`jaxspike.nnx.Sequential` (or one layer or cell) of supported
+        model: a :class:`jaxspike.nnx.Sequential`, one layer or cell, or any
+            ``nnx.Module`` whose ``__call__`` chains supported layers (found by tracing
+            the model on a probe input), of supported
             layers (``nnx.Linear``, ``nnx.Conv``, average pooling as
             ``functools.partial(nnx.avg_pool, ...)``, :class:`jaxspike.nnx.convert.SumPool`,
             :class:`jaxspike.nnx.convert.Flatten`, jaxspike neurons), a
@@ -789,9 +898,44 @@ def export_nir(
     if input_shape is None:
         raise ValueError("export_nir: input_shape is required, e.g. input_shape=(784,).")
     shape = tuple(int(n) for n in input_shape)
-    kw = {"dt": dt, "method": method, "approximate": approximate}
+    kw: dict[str, Any] = {"dt": dt, "method": method, "approximate": approximate}
     if "linen" in type(model).__module__:
         chain = _export_linen(nir, model, variables, shape, **kw)
     else:
         chain = _export_nnx(nir, model, shape, **kw)
-    return chain.graph()
+    graph = chain.graph()
+    if approximate and "linen" not in type(model).__module__:
+        _warn_approximation(model, graph, shape, dt=dt, method=method)
+    return graph
+
+
+def _warn_approximation(model: Any, graph: Any, shape: tuple[int, ...], **kw: Any) -> None:
+    """Warn with the measured output difference of the file read as NIR says."""
+    approximated = [
+        n
+        for n, node in graph.nodes.items()
+        if "jaxspike.reset" in (getattr(node, "metadata", None) or {})
+    ]
+    if not approximated:
+        return
+    import warnings
+
+    import jax
+    import jax.numpy as jnp
+
+    from jaxspike.nir._import import import_nir_fn
+
+    probe = jax.random.uniform(jax.random.key(0), (4, 50, *shape), jnp.float32, 0.0, 2.0)
+    ours = np.asarray(model(probe), np.float64)
+    apply_fn, params = import_nir_fn(graph, convention="nir", reset="zero", **kw)
+    other = np.asarray(apply_fn(params, probe), np.float64)
+    diff = float(np.max(np.abs(ours - other))) if ours.shape == other.shape else float("nan")
+    warnings.warn(
+        f"export_nir: approximate=True wrote reset-to-v_reset for {approximated}; a tool that "
+        f"reads the file as NIR defines it (e.g. snnTorch's importer) gives outputs that "
+        f"differ from this model by up to {diff:.3g} (max |difference| on a uniform [0, 2) "
+        f"probe of shape {(4, 50, *shape)}). jaxspike's import_nir restores the exact model "
+        "from the node metadata.",
+        UserWarning,
+        stacklevel=3,
+    )

@@ -45,43 +45,58 @@ def prepare(
     *,
     dt: Any,
     method: Method | None,
-    convention: str,
+    convention: str | Convention,
     reset: str | None,
-    legacy_reset: str,
+    legacy_reset: str | None,
     param_dtype: Any,
-) -> tuple[Program, dict[str, Any], dict[str, str], str | None]:
-    """Shared front end of both importers: validate, parse and compute parameters."""
+) -> tuple[Program, dict[str, Any], dict[str, dict[str, Any]]]:
+    """Shared front end of both importers: validate, parse, compute parameters and options."""
     fn = "import_nir"
-    check_choice(fn, "convention", convention, tuple(CONVENTIONS))
-    conv: Convention = CONVENTIONS[convention]
+    if isinstance(convention, Convention):
+        conv = convention
+    else:
+        check_choice(fn, "convention", convention, tuple(CONVENTIONS))
+        conv = CONVENTIONS[convention]
     if dt is None:
         raise ValueError(
             f"{fn}: dt is required: a NIR file carries no time step, and its time constants "
-            f"mean nothing without one. The {convention!r} convention usually assumes "
+            f"mean nothing without one. The {conv.name!r} convention usually assumes "
             f"dt = {conv.typical_dt} (snntorch 1e-4, norse 1e-3, sinabs 1, spyx 1)."
         )
     step = positive_dt(fn, dt)
-    meth: str = conv.method if method is None else method
-    check_choice(fn, "method", meth, ("euler", "exact"))
+    if method is not None:
+        check_choice(fn, "method", method, ("euler", "exact"))
     if reset is not None:
-        check_choice(fn, "reset", reset, ("zero", "subtract", "subtract_undecayed"))
-    check_choice(fn, "legacy_reset", legacy_reset, ("zero", "subtract"))
-    legacy = _legacy_file(source)
+        check_choice(fn, "reset", reset, ("zero", "subtract"))
+    if legacy_reset is not None:
+        check_choice(fn, "legacy_reset", legacy_reset, ("zero", "subtract"))
     graph = graph_from(source)
-    program, nodes, _ = build_program(graph, dt=step, method=meth, convention=conv)
+    # A file says which nir wrote it; a graph object does not, so there an explicit
+    # legacy_reset applies to every spiking node.
+    legacy = legacy_reset is not None and (graph is source or _legacy_file(source))
+    program, nodes, _ = build_program(
+        graph, dt=step, method=method or conv.default.method, convention=conv
+    )
     params: dict[str, Any] = {}
-    rules: dict[str, str] = {}
+    options: dict[str, dict[str, Any]] = {}
     for op in program.ops:
         node = nodes[op.name]
-        p = _run.node_params(op, node, conv, step, meth, legacy_reset)
+        rule: str = reset or conv.rule(op.kind).reset
+        if rule == "file" and legacy and legacy_reset is not None:
+            rule = legacy_reset
+        p = _run.node_params(op, node, conv, step, method, rule)
         if p:
             params[op.name] = {k: jnp.asarray(v, param_dtype) for k, v in p.items()}
         if op.kind in NEURON_TYPES:
-            rule = conv.reset
-            if rule == "file":
-                rule = legacy_reset if legacy or getattr(node, "v_reset", None) is None else "zero"
-            rules[op.name] = rule
-    return program, params, rules, reset
+            options[op.name] = _run.node_options(op, node, conv, rule)
+            # export_nir(approximate=True) records the reset it could not write; jaxspike's
+            # own reading restores it (other tools read NIR's reset to v_reset)
+            written = (getattr(node, "metadata", None) or {}).get("jaxspike.reset")
+            if written and reset is None and conv.rule(op.kind).reset == "file":
+                options[op.name]["reset"] = "subtract"
+                if written == "subtract_undecayed":
+                    options[op.name]["reset_at"] = "next_step"
+    return program, params, options
 
 
 def import_nir_fn(
@@ -89,36 +104,47 @@ def import_nir_fn(
     *,
     dt: float | None = None,
     method: Method | None = None,
-    convention: str = "nir",
-    reset: str | None = None,
-    legacy_reset: Literal["zero", "subtract"] = "zero",
+    convention: str | Convention = "nir",
+    reset: Literal["zero", "subtract"] | None = None,
+    legacy_reset: Literal["zero", "subtract"] | None = None,
     surrogate: Surrogate | str = FastSigmoid(),
     time_major: bool = False,
     param_dtype: Any = jnp.float32,
 ) -> tuple[Any, dict[str, Any]]:
     """Import a NIR graph as a pure function and its parameters.
 
+    Every neuron node runs the core :func:`~jaxspike.neurons.affine_lif.affine_lif_step`
+    with the options the preset gives its type; the whole graph is one
+    :func:`jaxspike.unroll`.
+
     Args:
         source: a ``nir.NIRGraph`` or a path / file object for ``nir.read``.
         dt: the time step, in the unit of the graph's time constants (required: NIR
             files carry none).
-        method: ``"euler"`` or ``"exact"`` (default: the convention's).
-        convention: ``"nir"``, ``"jaxspike"``, ``"snntorch"``, ``"norse"``, ``"sinabs"``
-            or ``"spyx"`` (see :data:`jaxspike.nir.CONVENTIONS`).
-        reset: override every neuron's reset: ``"zero"`` (to ``v_reset``),
-            ``"subtract"`` or ``"subtract_undecayed"``.
-        legacy_reset: reset of files without ``v_reset`` (written by nir <= 1.0.5):
-            ``"zero"`` (how nir >= 1.0.6 reads them) or ``"subtract"`` (what their
-            writer meant).
+        method: ``"euler"`` or ``"exact"`` for every node (default: the preset's).
+        convention: a preset name (``"nir"``, ``"jaxspike"``, ``"snntorch"``,
+            ``"snntorch-zero"``, ``"snntorch-nodelay"``, ``"snntorch-zero-nodelay"``,
+            ``"norse"``, ``"sinabs"``, ``"spyx"``; see :data:`jaxspike.nir.CONVENTIONS`)
+            or a :class:`~jaxspike.nir.Convention`.
+        reset: override every spiking node's reset: ``"zero"`` (to 0) or ``"subtract"``.
+        legacy_reset: reset of graphs written by nir <= 1.0.5, whose nodes had no
+            ``v_reset`` and meant a subtractive reset: ``"zero"`` (how nir >= 1.0.6
+            reads them) or ``"subtract"`` (what their writer meant). Files are detected
+            by their version; a ``nir.NIRGraph`` object carries none, so there a given
+            value applies to every spiking node.
         surrogate: surrogate gradient of every spike.
         time_major: inputs and outputs are ``[T, B, ...]`` instead of ``[B, T, ...]``.
         param_dtype: dtype of the parameters.
 
     Returns:
-        ``(apply_fn, params)`` with ``apply_fn(params, xs, *, initial_state=None,
-        return_state=False)``; ``xs`` has the per-sample shape of the graph's Input
-        (channels first for convolutions) after the batch and time axes, or is a dict
-        by Input name. The output is the Output node's sequence (a dict if several).
+        ``(apply_fn, params)`` with ``apply_fn(params, xs, *, initial_carry=None,
+        return_carry=False, record=None)``. ``xs`` has the per-sample shape of the
+        graph's Input (channels first for convolutions) after the batch and time axes, or
+        is a dict by Input name. The output is the Output node's sequence (a dict if
+        several). ``record`` (node names, ``"neurons"`` or ``"all"``) adds a dict of
+        :class:`~jaxspike.nir.NodeTrace` (output, named state and pre-reset membrane of
+        each step): the output becomes ``(outputs, traces)``. ``return_carry=True``
+        returns ``(carry, output)`` with the final :class:`~jaxspike.nir.GraphCarry`.
 
     Example:
         >>> import numpy as np, nir
@@ -128,7 +154,7 @@ def import_nir_fn(
         >>> apply_fn(params, np.full((1, 3, 2), 0.6))[0, :, 0].tolist()
         [0.0, 1.0, 0.0]
     """
-    program, params, rules, reset = prepare(
+    program, params, options = prepare(
         source,
         dt=dt,
         method=method,
@@ -140,22 +166,27 @@ def import_nir_fn(
     sur = get_surrogate(surrogate)
 
     def apply_fn(
-        params: dict[str, Any], xs: Any, *, initial_state: Any = None, return_state: bool = False
+        params: dict[str, Any],
+        xs: Any,
+        *,
+        initial_carry: Any = None,
+        return_carry: bool = False,
+        record: Any = None,
     ) -> Any:
         return _run.run(
             program,
             params,
             xs,
             time_major=time_major,
-            initial_state=initial_state,
-            return_state=return_state,
+            initial_carry=initial_carry,
+            return_carry=return_carry,
+            record=record,
             surrogate=sur,
-            reset=reset,
-            nodes_reset=rules,
+            options=options,
         )
 
     apply_fn.program = program  # type: ignore[attr-defined]
-    apply_fn.rules = rules  # type: ignore[attr-defined]
+    apply_fn.options = options  # type: ignore[attr-defined]
     return apply_fn, params
 
 
@@ -164,18 +195,19 @@ def import_nir(
     *,
     dt: float | None = None,
     method: Method | None = None,
-    convention: str = "nir",
-    reset: str | None = None,
-    legacy_reset: Literal["zero", "subtract"] = "zero",
+    convention: str | Convention = "nir",
+    reset: Literal["zero", "subtract"] | None = None,
+    legacy_reset: Literal["zero", "subtract"] | None = None,
     surrogate: Surrogate | str = FastSigmoid(),
     time_major: bool = False,
     param_dtype: Any = jnp.float32,
 ) -> Any:
     """Import a NIR graph as a Flax NNX module (:class:`NIRModule`).
 
-    Arguments as :func:`import_nir_fn`. Weights, biases, scales and the neuron
-    coefficients (``a_m``, ``b_m``, ``c_m``, ``a_s``, ``b_s``, ``v_th``, ``v_reset``) are
-    ``nnx.Param``; initial membranes are fixed.
+    Arguments as :func:`import_nir_fn`. Weights, biases, scales and each neuron's
+    :class:`~jaxspike.neurons.affine_lif.AffineLIFParams` fields (``a_syn``, ``b_syn``,
+    ``a_mem``, ``b_mem``, ``c_mem``, ``v_th``, ``v_reset``) are ``nnx.Param``;
+    initial membranes are fixed.
 
     Example:
         >>> import numpy as np, nir

@@ -15,7 +15,9 @@ class NIRModule(nnx.Module):
     """An imported NIR graph: one module, one call over a whole sequence.
 
     Parameters live in ``self.nodes[name][field]`` (``nnx.Param``, or :class:`Fixed`
-    for the initial membrane). Build it with :func:`jaxspike.nir.import_nir`.
+    for the initial membrane); a neuron's fields are those of
+    :class:`~jaxspike.neurons.affine_lif.AffineLIFParams`. Build it with
+    :func:`jaxspike.nir.import_nir`.
 
     Args:
         apply_fn: the pure function of :func:`jaxspike.nir.import_nir_fn`.
@@ -39,11 +41,32 @@ class NIRModule(nnx.Module):
         return {name: {k: var[...] for k, var in p.items()} for name, p in self.nodes.items()}
 
     def __call__(
-        self, inputs: Any, *, initial_state: Any = None, return_state: bool = False
+        self,
+        inputs: Any,
+        *,
+        initial_carry: Any = None,
+        return_carry: bool = False,
+        record: Any = None,
     ) -> Any:
-        """Run the graph on ``inputs[B, T, *shape]`` (see :func:`import_nir_fn`)."""
+        """Run the graph on ``inputs[B, T, *shape]``, like ``nnx.RNN``.
+
+        Args:
+            inputs: the input sequence (or a dict by Input node name).
+            initial_carry: a :class:`~jaxspike.nir.GraphCarry` (default: resting).
+            return_carry: return ``(carry, outputs)``.
+            record: node names, ``"neurons"`` or ``"all"``: the outputs become
+                ``(outputs, traces)`` with a :class:`~jaxspike.nir.NodeTrace` per node
+                (its output, named state and pre-reset membrane over time).
+
+        Returns:
+            ``outputs``, or ``(carry, outputs)`` with ``return_carry``.
+        """
         return self.apply_fn(
-            self.params_dict(), inputs, initial_state=initial_state, return_state=return_state
+            self.params_dict(),
+            inputs,
+            initial_carry=initial_carry,
+            return_carry=return_carry,
+            record=record,
         )
 
 

@@ -1,26 +1,16 @@
-r"""Parameters and the pure step of an imported NIR program.
+r"""Run an imported NIR program: a network of core neurons stepped by :func:`jaxspike.unroll`.
 
-Every neuron node (``I``, ``IF``, ``LI``, ``LIF``, ``CubaLI``, ``CubaLIF``) becomes the same
-discrete update, with coefficients computed once in float64 from the NIR fields and
-the step ``dt`` (see the table in ``docs/guides/nir.md``). With input :math:`x_t`:
-
-.. math::
-   i_t &= a_s\, i_{t-1} + b_s\, x_t \qquad\text{(Cuba nodes only)} \\
-   \tilde v_t &= a_m\, v_{t-1} + b_m\, u_t + c_m,
-      \quad u_t = i_t \text{ (Cuba) or } x_t \\
-   s_t &= H(\tilde v_t - v_{th}) \qquad\text{(spiking nodes)} \\
-   v_t &= \operatorname{reset}(\tilde v_t, s_t)
-
-Euler: :math:`a = 1 - \Delta t/\tau`, :math:`b_m = R\Delta t/\tau_{mem}`,
-:math:`c_m = v_{leak}\Delta t/\tau_{mem}`, :math:`b_s = w_{in}\Delta t/\tau_{syn}`;
-exact (exponential): :math:`a = e^{-\Delta t/\tau}`, :math:`b_m = R(1 - a_m)`,
-:math:`c_m = v_{leak}(1 - a_m)`, :math:`b_s = w_{in}(1 - a_s)`. ``I``/``IF``:
-:math:`a_m = 1`, :math:`b_m = R\Delta t`, exact for either method.
+Every neuron node (``I``, ``IF``, ``LI``, ``LIF``, ``CubaLI``, ``CubaLIF``) is a core
+:func:`~jaxspike.neurons.affine_lif.affine_lif_step` with :class:`AffineLIFParams` computed
+once by :meth:`AffineLIFParams.from_tau` from the node's fields, the step ``dt`` and the
+preset's :class:`~jaxspike.nir.NodeRule` for its type. This module only maps fields and
+routes values along edges; it holds no neuron arithmetic of its own (a test checks).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -28,15 +18,47 @@ import numpy as np
 from jax import lax
 
 from jaxspike.delays import DelayState, delay_init, delay_step
-from jaxspike.neurons.reset import fire
-from jaxspike.neurons.spike import spike
+from jaxspike.neurons import step_with_trace
+from jaxspike.neurons.affine_lif import (
+    AffineLIFParams,
+    affine_lif_init,
+    affine_lif_step,
+)
 from jaxspike.neurons.surrogates import Surrogate
-from jaxspike.nir._conventions import Convention
+from jaxspike.nir._conventions import Convention, NodeRule
 from jaxspike.nir._graph import NEURON_TYPES, Op, Program
 from jaxspike.ops.scan import unroll
 
 # Parameters that are fixed by the file and never trained.
-FIXED = ("v_init", "v_reset_mask")
+FIXED = ("v_init",)
+SPIKING = ("IF", "LIF", "CubaLIF")
+
+
+class GraphCarry(NamedTuple):
+    """The state of an imported graph between steps.
+
+    Attributes:
+        nodes: per node name, an :class:`AffineLIFState` (neurons) or a ``DelayState``.
+        recurrent: per source of a recurrent (back) edge, its output of the last step.
+    """
+
+    nodes: dict[str, Any]
+    recurrent: dict[str, jax.Array]
+
+
+class NodeTrace(NamedTuple):
+    """One recorded node over time (``[B, T, ...]``, or ``[T, B, ...]`` with ``time_major``).
+
+    Attributes:
+        output: what the node sends along its edges (spikes, or the membrane of ``LI``/``I``).
+        state: an :class:`AffineLIFState` of sequences (neurons), else ``None``.
+        v_pre: the membrane before the reset of each step (neurons, from
+            :func:`jaxspike.neurons.step_with_trace`), else ``None``.
+    """
+
+    output: jax.Array
+    state: Any = None
+    v_pre: Any = None
 
 
 def _f(node: Any, field: str, default: Any = None) -> np.ndarray:
@@ -48,62 +70,79 @@ def _f(node: Any, field: str, default: Any = None) -> np.ndarray:
     return np.asarray(value, np.float64)
 
 
-def _decay(name: str, tau: np.ndarray, dt: float, method: str) -> np.ndarray:
-    if np.any(tau <= 0):
-        raise ValueError(f"import_nir: node {name!r} has a time constant <= 0: {tau.tolist()}.")
-    if method == "exact":
-        return np.exp(-dt / tau)
-    a = 1.0 - dt / tau
-    if np.any(a < 0):
-        raise ValueError(
-            f"import_nir: node {name!r} has tau = {tau.min()} < dt = {dt}; forward Euler is "
-            "unstable there. Use a smaller dt (check the dt the writer assumed) or "
-            "method='exact'."
+def neuron_params(
+    op: Op, node: Any, rule: NodeRule, dt: float, method: str, reset: str
+) -> dict[str, np.ndarray]:
+    """The :class:`AffineLIFParams` fields (and ``v_init``) of a neuron node, float64."""
+    kind = op.kind
+    use_r = rule.use_r
+    r: Any = _f(node, "r") if use_r else 1.0
+    v_leak: Any = _f(node, "v_leak", 0.0) if use_r and kind not in ("I", "IF") else 0.0
+    tau_unit = dt if rule.tau_per_dt else 1.0
+    taus: dict[str, Any] = {}
+    if kind in ("LI", "LIF"):
+        taus["tau_mem"] = _f(node, "tau") / tau_unit
+    elif kind.startswith("Cuba"):
+        taus["tau_mem"] = _f(node, "tau_mem") / tau_unit
+        taus["tau_syn"] = _f(node, "tau_syn") / tau_unit
+    v_th: Any = np.inf
+    v_reset: Any = 0.0
+    if kind in SPIKING:
+        v_th = _f(node, "v_threshold")
+        if reset == "file":
+            v_reset = _f(node, "v_reset", 0.0)
+    try:
+        p = AffineLIFParams.from_tau(
+            dt=dt,
+            r=r,
+            v_leak=v_leak,
+            w_in=_f(node, "w_in", 1.0) if use_r else 1.0,
+            v_th=v_th,
+            v_reset=v_reset,
+            method=method,  # type: ignore[arg-type]
+            membrane_gain=rule.membrane_gain,
+            synapse_gain=rule.synapse_gain,
+            dtype=jax.dtypes.canonicalize_dtype(jnp.float64),
+            **taus,
         )
-    return a
+    except ValueError as err:
+        raise ValueError(_tau_message(op.name, str(err), dt, rule)) from None
+    out: dict[str, Any] = {
+        k: np.asarray(getattr(p, k), np.float64) for k in AffineLIFParams._fields
+    }
+    out["v_init"] = {
+        "v_leak": np.asarray(v_leak, np.float64),
+        "zero": np.float64(0.0),
+        "v_reset": np.asarray(v_reset, np.float64),
+    }[rule.v0]
+    return out
 
 
-def neuron_params(name: str, node: Any, conv: Convention, dt: float, method: str, legacy: str):
-    """Discrete coefficients of a neuron node (float64 numpy)."""
-    kind = type(node).__name__
-    p: dict[str, Any] = {}
-    r = _f(node, "r") if conv.use_r else np.float64(1.0)
-    v_leak = _f(node, "v_leak", 0.0) if conv.use_r else np.float64(0.0)
-    if kind in ("I", "IF"):
-        p["a_m"] = np.float64(1.0)
-        p["b_m"] = r * (dt if conv.current_jump == "nir" and conv.use_r else 1.0)
-        p["c_m"] = np.float64(0.0)
-        v_leak = np.float64(0.0)
-    else:
-        tau = _f(node, "tau_mem" if kind.startswith("Cuba") else "tau")
-        a = _decay(name, tau, dt, method)
-        k = (1.0 - a) if method == "exact" else dt / tau
-        p["a_m"] = a
-        p["b_m"] = r * k if conv.use_r else np.ones_like(a)
-        p["c_m"] = v_leak * k
-    if kind.startswith("Cuba"):
-        tau_s = _f(node, "tau_syn")
-        a_s = _decay(name, tau_s, dt, method)
-        w_in = _f(node, "w_in", 1.0) if conv.use_r else np.float64(1.0)
-        k_s = (1.0 - a_s) if method == "exact" else dt / tau_s
-        p["a_s"] = a_s
-        p["b_s"] = w_in * (k_s if conv.current_jump == "nir" and conv.use_r else 1.0)
-    if kind in ("IF", "LIF", "CubaLIF"):
-        p["v_th"] = _f(node, "v_threshold")
-        v_reset = getattr(node, "v_reset", None)
-        p["v_reset"] = np.asarray(0.0 if v_reset is None else v_reset, np.float64)
-    p["v_init"] = v_leak if conv.v0 == "v_leak" else np.float64(0.0)
-    del legacy
-    return p
+def _tau_message(name: str, err: str, dt: float, rule: NodeRule) -> str:
+    msg = f"import_nir: node {name!r}: {err.split(': ', 1)[-1]}"
+    if "unstable" not in err:
+        return msg
+    hint = (
+        " Check the dt the writer assumed. A time constant far below dt is also what "
+        "Norse 1.1's exporter writes (tau = dt / tau_mem_inv, i.e. tau times dt, a known "
+        "exporter bug): read such files with convention='norse', which divides the time "
+        "constants by dt. method='exact' would run but not fix the file: the decay would "
+        "still come from the wrong tau."
+    )
+    if rule.tau_per_dt:
+        hint = " The 'norse' preset already divided the time constants by dt; check dt."
+    return msg + hint
 
 
-def node_params(op: Op, node: Any, conv: Convention, dt: float, method: str, legacy: str):
+def node_params(
+    op: Op, node: Any, conv: Convention, dt: float, method: str | None, reset: str
+) -> dict[str, np.ndarray]:
     """Float64 numpy parameters of one op (empty for parameter-free ops)."""
     kind = op.kind
     if kind in NEURON_TYPES:
-        p = neuron_params(op.name, node, conv, dt, method, legacy)
-        shape = op.out_shape
-        return {k: np.broadcast_to(v, shape).copy() for k, v in p.items()}
+        rule = conv.rule(kind)
+        p = neuron_params(op, node, rule, dt, method or rule.method, reset)
+        return {k: np.broadcast_to(v, op.out_shape).copy() for k, v in p.items()}
     if kind in ("Affine", "Linear", "Conv1d", "Conv2d"):
         p = {"weight": _f(node, "weight")}
         bias = getattr(node, "bias", None)
@@ -122,81 +161,8 @@ def _b(p: jax.Array, x: jax.Array) -> jax.Array:
     return jnp.broadcast_to(p.astype(x.dtype), x.shape)
 
 
-def _strict(v_th: jax.Array) -> jax.Array:
-    """The smallest threshold ``t`` with ``v >= t`` iff ``v > v_th``."""
-    return jnp.nextafter(v_th, jnp.asarray(jnp.inf, v_th.dtype))
-
-
-def _spike_reset(
-    p: dict[str, jax.Array], v: jax.Array, conv: Convention, reset: str, surrogate: Surrogate
-):
-    v_th = p["v_th"].astype(v.dtype)
-    th = _strict(v_th) if conv.compare == ">" else v_th
-    mode = "zero" if reset == "zero" else "subtract"
-    subtract = v_th
-    if reset == "subtract_undecayed":
-        a = p["a_m"].astype(v.dtype)
-        subtract = jnp.where(a > 0, v_th / jnp.where(a > 0, a, 1), v_th)
-    if conv.spikes == "multi":
-        s = spike(v - th, surrogate)
-        count = jnp.maximum(jnp.floor(lax.stop_gradient(v) / v_th), 1.0) * lax.stop_gradient(s)
-        s = s + lax.stop_gradient(count - s)
-        v = v - lax.stop_gradient(s) * subtract if mode == "subtract" else v
-        if mode == "zero":
-            v = v + lax.stop_gradient(jnp.minimum(s, 1)) * (p["v_reset"].astype(v.dtype) - v)
-        return v, s
-    return fire(
-        v,
-        th,
-        p["v_reset"].astype(v.dtype),
-        reset=mode,  # type: ignore[arg-type]
-        surrogate=surrogate,
-        detach_reset=True,
-        subtract=subtract,
-    )
-
-
-def neuron_step(
-    op: Op,
-    p: dict[str, jax.Array],
-    state: Any,
-    x: jax.Array,
-    conv: Convention,
-    reset: str,
-    surrogate: Surrogate,
-) -> tuple[Any, jax.Array]:
-    """One step of a neuron op (equations in the module docstring)."""
-    v, i = state
-    g = {k: _b(val, x) for k, val in p.items()}
-    spiking = op.kind in ("IF", "LIF", "CubaLIF")
-    s_pre = None
-    if spiking and conv.fire == "pre":
-        v, s_pre = _spike_reset(g, v, conv, reset, surrogate)
-    if op.kind.startswith("Cuba"):
-        i_new = g["a_s"] * i + g["b_s"] * x
-        u = i_new if conv.cuba_order == "new_i" else i
-        i = i_new
-    else:
-        u = x
-    v = g["a_m"] * v + g["b_m"] * u + g["c_m"]
-    if not spiking:
-        return (v, i), v
-    if s_pre is not None:
-        return (v, i), s_pre
-    v, s = _spike_reset(g, v, conv, reset, surrogate)
-    return (v, i), s
-
-
-def _reset_rule(conv: Convention, node: Any, legacy_reset: str) -> str:
-    if conv.reset != "file":
-        return conv.reset
-    if getattr(node, "v_reset", None) is None:
-        return legacy_reset
-    return "zero"
-
-
 def stateless(op: Op, p: dict[str, jax.Array], x: jax.Array) -> jax.Array:
-    """A memoryless op on a batch ``x[B, *in_shape]``."""
+    """A memoryless op (a synapse, pooling, reshape) on a batch ``x[B, *in_shape]``."""
     kind = op.kind
     if kind in ("Input", "Output"):
         return x
@@ -238,69 +204,134 @@ def stateless(op: Op, p: dict[str, jax.Array], x: jax.Array) -> jax.Array:
     raise ValueError(f"import_nir: no rule for {kind}")  # pragma: no cover
 
 
-def init_state(program: Program, params: dict[str, Any], batch: int, dtype: Any) -> Any:
-    """Resting state of every stateful op and of every back edge."""
-    states: dict[str, Any] = {}
+def _core(p: dict[str, jax.Array]) -> AffineLIFParams:
+    return AffineLIFParams(**{k: p[k] for k in AffineLIFParams._fields})
+
+
+def init_carry(program: Program, params: dict[str, Any], batch: int, dtype: Any) -> GraphCarry:
+    """Resting state of every stateful op, and what each recurrent edge carries at t = 0."""
+    nodes: dict[str, Any] = {}
     for op in program.ops:
         shape = (batch, *op.out_shape)
         if op.kind in NEURON_TYPES:
-            v = jnp.broadcast_to(params[op.name]["v_init"].astype(dtype), shape)
-            states[op.name] = (v, jnp.zeros(shape, dtype))
+            p = params[op.name]
+            v0 = jnp.broadcast_to(p["v_init"].astype(dtype), shape)
+            nodes[op.name] = affine_lif_init(_core(p), shape, dtype, v=v0)
         elif op.kind == "Delay":
-            steps = op.attr("steps")
-            states[op.name] = delay_init(max(steps), shape, dtype)
-    prev = {
-        s: jnp.zeros((batch, *program.op(s).out_shape), dtype)
-        for _, srcs in program.back
-        for s in srcs
+            nodes[op.name] = delay_init(max(op.attr("steps")), shape, dtype)
+    recurrent: dict[str, jax.Array] = {}
+    for _, srcs in program.back:
+        for s in srcs:
+            src = program.op(s)
+            zeros = jnp.zeros((batch, *src.out_shape), dtype)
+            if program.convention.recurrent_init == "output" and src.kind not in (
+                *NEURON_TYPES,
+                "Delay",
+            ):
+                # the source's output for an all-zero previous step (a recurrent bias)
+                zeros = stateless(src, params.get(s, {}), jnp.zeros((batch, *src.in_shape), dtype))
+            recurrent[s] = zeros
+    return GraphCarry(nodes, recurrent)
+
+
+def node_options(op: Op, node: Any, conv: Convention, reset: str) -> dict[str, Any]:
+    """Static keyword options of ``affine_lif_step`` for one neuron op."""
+    rule = conv.rule(op.kind)
+    if op.kind not in SPIKING:
+        return {"reset": "none"}
+    v_min = None
+    if rule.floor == "-v_th":
+        # sinabs' importer: IAFSqueeze(min_v_mem=-v_th), one threshold per layer
+        v_th = np.unique(_f(node, "v_threshold"))
+        if v_th.size != 1:
+            raise ValueError(
+                f"import_nir: node {op.name!r}: the {conv.name!r} preset floors the membrane "
+                f"at -v_threshold, which needs one threshold per node; got {v_th.tolist()}."
+            )
+        v_min = float(np.negative(v_th[0]))
+    return {
+        "reset": "zero" if reset in ("file", "zero") else reset,
+        "threshold": rule.threshold,
+        "multi_spike": rule.multi_spike,
+        "v_min": v_min,
+        "reset_at": rule.reset_at,
+        "emit": rule.emit,
     }
-    return states, prev
 
 
 def make_step(
     program: Program,
     params: dict[str, Any],
     *,
-    legacy_reset: str,
-    reset_override: str | None,
+    options: dict[str, dict[str, Any]],
     surrogate: Surrogate,
-    nodes_reset: dict[str, str],
+    record: tuple[str, ...],
 ):
-    """The pure step ``(carry, inputs_t) -> (carry, outputs_t)`` of the whole graph."""
-    conv = program.convention
+    """The pure step ``(carry, inputs_t) -> (carry, (outputs_t, recorded_t))``."""
     fwd = dict(program.forward)
     back = dict(program.back)
-    del legacy_reset
 
-    def step(carry: Any, xs: dict[str, jax.Array]) -> tuple[Any, dict[str, jax.Array]]:
-        states, prev = carry
+    def step(carry: GraphCarry, xs: dict[str, jax.Array]) -> tuple[GraphCarry, Any]:
         values: dict[str, jax.Array] = {}
-        new_states = dict(states)
+        states = dict(carry.nodes)
+        rec: dict[str, Any] = {}
         for op in program.ops:
             if op.name in xs:
                 x = xs[op.name]
             else:
-                terms = [values[s] for s in fwd[op.name]] + [prev[s] for s in back[op.name]]
+                terms = [values[s] for s in fwd[op.name]]
+                terms += [carry.recurrent[s] for s in back[op.name]]
                 x = terms[0]
                 for t in terms[1:]:
                     x = x + t
             p = params.get(op.name, {})
             if op.kind in NEURON_TYPES:
-                rule = reset_override or nodes_reset[op.name]
-                new_states[op.name], y = neuron_step(
-                    op, p, states[op.name], x, conv, rule, surrogate
+                step: Any = functools.partial(
+                    affine_lif_step, surrogate=surrogate, **options[op.name]
                 )
+                if op.name in record:
+                    states[op.name], tr = step_with_trace(step)(_core(p), carry.nodes[op.name], x)
+                    s = tr.spikes
+                else:
+                    states[op.name], s = step(_core(p), carry.nodes[op.name], x)
+                y = s if op.kind in SPIKING else states[op.name].v
+                if op.name in record:
+                    rec[op.name] = NodeTrace(y, states[op.name], tr.v_pre)
             elif op.kind == "Delay":
                 steps = jnp.asarray(np.reshape(op.attr("steps"), op.out_shape))
-                st: DelayState = states[op.name]
-                new_states[op.name], y = delay_step(steps, st, x)
+                st: DelayState = carry.nodes[op.name]
+                states[op.name], y = delay_step(steps, st, x)
+                if op.name in record:
+                    rec[op.name] = NodeTrace(y)
             else:
                 y = stateless(op, p, x)
+                if op.name in record:
+                    rec[op.name] = NodeTrace(y)
             values[op.name] = y
-        new_prev = {s: values[s] for s in prev}
-        return (new_states, new_prev), {o: values[o] for o in program.outputs}
+        new = GraphCarry(states, {s: values[s] for s in carry.recurrent})
+        return new, ({o: values[o] for o in program.outputs}, rec)
 
     return step
+
+
+def resolve_record(program: Program, record: Any) -> tuple[str, ...]:
+    """The node names asked for by ``record`` (``None``, ``"all"``, ``"neurons"``, names)."""
+    names = tuple(op.name for op in program.ops)
+    if record is None:
+        return ()
+    if record == "all":
+        return names
+    if record == "neurons":
+        return tuple(op.name for op in program.ops if op.kind in NEURON_TYPES)
+    if isinstance(record, str):
+        record = (record,)
+    bad = [r for r in record if r not in names]
+    if bad or not all(isinstance(r, str) for r in record):
+        raise ValueError(
+            f"import_nir: record must be None, 'all', 'neurons' or node names of the graph "
+            f"{list(names)}; got {record!r}."
+        )
+    return tuple(record)
 
 
 def run(
@@ -309,11 +340,11 @@ def run(
     xs: Any,
     *,
     time_major: bool,
-    initial_state: Any,
-    return_state: bool,
+    initial_carry: GraphCarry | None,
+    return_carry: bool,
+    record: Any,
     surrogate: Surrogate,
-    reset: str | None,
-    nodes_reset: dict[str, str],
+    options: dict[str, dict[str, Any]],
 ):
     """Run ``program`` on ``xs`` (``[B, T, *shape]`` or ``[T, B, *shape]``, or a dict)."""
     names = program.inputs
@@ -338,22 +369,23 @@ def run(
             )
         seqs[n] = x if time_major else jnp.swapaxes(x, 0, 1)
     first = seqs[names[0]]
-    carry = initial_state
+    carry = initial_carry
     if carry is None:
-        carry = init_state(program, params, first.shape[1], first.dtype)
-    step = make_step(
-        program,
-        params,
-        legacy_reset="",
-        reset_override=reset,
-        surrogate=surrogate,
-        nodes_reset=nodes_reset,
-    )
-    final, ys = unroll(step, carry, seqs)[:2]
+        carry = init_carry(program, params, first.shape[1], first.dtype)
+    elif not isinstance(carry, GraphCarry):
+        raise TypeError(
+            f"import_nir: initial_carry must be the GraphCarry a previous call returned "
+            f"(return_carry=True), got {type(carry).__name__}."
+        )
+    rec_names = resolve_record(program, record)
+    step = make_step(program, params, options=options, surrogate=surrogate, record=rec_names)
+    final, (ys, rec) = unroll(step, carry, seqs)[:2]
     if not time_major:
-        ys = {k: jnp.swapaxes(v, 0, 1) for k, v in ys.items()}
+        ys, rec = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), (ys, rec))
     out = ys[program.outputs[0]] if len(program.outputs) == 1 else ys
-    return (out, final) if return_state else out
+    if rec_names:
+        out = (out, rec)
+    return (final, out) if return_carry else out
 
 
-__all__ = ["FIXED", "_reset_rule", "init_state", "node_params", "run"]
+__all__ = ["FIXED", "GraphCarry", "NodeTrace", "init_carry", "node_options", "node_params", "run"]
