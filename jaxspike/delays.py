@@ -58,6 +58,19 @@ from jax import lax
 
 from jaxspike._validate import is_concrete
 
+__all__ = [
+    "Kernel",
+    "DelayState",
+    "delay_init",
+    "delay_step",
+    "synaptic_delay_step",
+    "delay_sequence",
+    "delay_kernel",
+    "fractional_delay",
+    "fractional_delay_dense",
+    "delay_steps",
+]
+
 Kernel = Literal["gaussian", "triangle"]
 _EPS = 1e-8
 

@@ -10,6 +10,11 @@ from importlib import resources
 
 import numpy as np
 
+__all__ = [
+    "load_digits",
+    "train_test_split",
+]
+
 
 def load_digits() -> tuple[np.ndarray, np.ndarray]:
     """Load the bundled UCI digits.

@@ -53,6 +53,18 @@ import numpy as np
 
 from jaxspike._validate import is_concrete
 
+__all__ = [
+    "EVENT_DTYPE",
+    "AUDIO_EVENT_DTYPE",
+    "make_events",
+    "to_dense",
+    "to_dense_batch",
+    "to_indices",
+    "packed_length",
+    "pack_spikes",
+    "unpack_spikes",
+]
+
 EVENT_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("t", np.int64), ("p", np.int8)])
 """Events of a 2-D sensor: pixel ``x``, ``y``, time ``t`` in microseconds, polarity ``p``."""
 

@@ -33,6 +33,11 @@ import numpy as np
 
 from jaxspike.data.events import to_dense
 
+__all__ = [
+    "to_frame",
+    "pad_batch",
+]
+
 
 def to_frame(
     events: np.ndarray,

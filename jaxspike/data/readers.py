@@ -50,6 +50,18 @@ from jaxspike.data.events import (
     unpack_spikes,
 )
 
+__all__ = [
+    "SHD_N_CHANNELS",
+    "NMNIST_SENSOR_SIZE",
+    "EventSamples",
+    "read_shd",
+    "write_shd",
+    "read_nmnist_file",
+    "write_nmnist_file",
+    "read_nmnist",
+    "SpikeDataset",
+]
+
 SHD_N_CHANNELS = 700
 """Number of cochlea channels in SHD and SSC."""
 

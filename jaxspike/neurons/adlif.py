@@ -42,6 +42,14 @@ from jaxspike.neurons.reset import (
 )
 from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
+__all__ = [
+    "AdLIFParams",
+    "AdLIFState",
+    "adlif_init",
+    "adlif_step",
+    "ADLIF",
+]
+
 
 class AdLIFParams(NamedTuple):
     r"""adLIF parameters (scalars or per-neuron arrays).

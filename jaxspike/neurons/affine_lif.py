@@ -53,6 +53,13 @@ from jaxspike.neurons.reset import (
 )
 from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
+__all__ = [
+    "AffineLIFParams",
+    "AffineLIFState",
+    "affine_lif_init",
+    "affine_lif_step",
+]
+
 Gain = Literal["continuous", "impulse"]
 
 

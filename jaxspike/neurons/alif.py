@@ -38,6 +38,14 @@ from jaxspike.neurons.reset import (
 )
 from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
+__all__ = [
+    "ALIFParams",
+    "ALIFState",
+    "alif_init",
+    "alif_step",
+    "ALIF",
+]
+
 
 class ALIFParams(NamedTuple):
     """Adaptive LIF parameters (scalars or per-neuron arrays).

@@ -43,6 +43,14 @@ from jaxspike.neurons.reset import (
 )
 from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
+__all__ = [
+    "CubaLIFParams",
+    "CubaLIFState",
+    "cuba_lif_init",
+    "cuba_lif_step",
+    "CUBA_LIF",
+]
+
 
 class CubaLIFParams(NamedTuple):
     """Current-based LIF parameters (scalars or per-neuron arrays).

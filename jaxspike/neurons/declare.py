@@ -36,6 +36,12 @@ import jax.numpy as jnp
 
 from jaxspike._validate import check_dt, check_in_range, check_not_nan, check_positive
 
+__all__ = [
+    "NeuronModel",
+    "declare",
+    "decay_from_tau",
+]
+
 KINDS: tuple[str, ...] = ("unit", "positive", "nonneg", "real")
 
 

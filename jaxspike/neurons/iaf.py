@@ -36,6 +36,14 @@ from jaxspike.neurons.reset import (
 )
 from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
+__all__ = [
+    "IFParams",
+    "IFState",
+    "if_init",
+    "if_step",
+    "IF",
+]
+
 
 class IFParams(NamedTuple):
     """Integrate-and-fire parameters (scalars or per-neuron arrays).

@@ -43,6 +43,15 @@ from jaxspike.neurons.reset import (
 )
 from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
+__all__ = [
+    "IZHIKEVICH_PRESETS",
+    "IzhikevichParams",
+    "IzhikevichState",
+    "izhikevich_init",
+    "izhikevich_step",
+    "IZHIKEVICH",
+]
+
 #: (a, b, c, d) of the cortical and thalamic cell classes of Izhikevich (2003), Fig. 2.
 IZHIKEVICH_PRESETS: dict[str, tuple[float, float, float, float]] = {
     "RS": (0.02, 0.2, -65.0, 8.0),  # regular spiking

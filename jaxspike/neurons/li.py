@@ -28,6 +28,14 @@ from jaxspike._validate import (
 from jaxspike.neurons.declare import declare, params_create, params_from_tau
 from jaxspike.neurons.reset import check_state
 
+__all__ = [
+    "LIParams",
+    "LIState",
+    "li_init",
+    "li_step",
+    "LI",
+]
+
 
 class LIParams(NamedTuple):
     """Leaky-integrator parameters.

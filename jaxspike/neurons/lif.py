@@ -62,6 +62,18 @@ from jaxspike.neurons.reset import (
 )
 from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
+__all__ = [
+    "LIFParams",
+    "LIFState",
+    "lif_init",
+    "lif_step",
+    "CTLIFParams",
+    "ctlif_init",
+    "ctlif_step",
+    "LIF",
+    "CTLIF",
+]
+
 
 class LIFParams(NamedTuple):
     """Multiplicative-decay LIF parameters (scalars or per-neuron arrays).

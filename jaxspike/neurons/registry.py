@@ -15,6 +15,13 @@ from jaxspike.neurons.izhikevich import IZHIKEVICH
 from jaxspike.neurons.li import LI
 from jaxspike.neurons.lif import CTLIF, LIF
 
+__all__ = [
+    "NEURONS",
+    "register",
+    "Neuron",
+    "create_neuron",
+]
+
 #: Every neuron family, by name: the one registry (functional core, NNX and Linen
 #: wrappers, :func:`create_neuron` and the NIR importer all read it).
 NEURONS: dict[str, NeuronModel] = {}

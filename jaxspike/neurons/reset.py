@@ -65,11 +65,32 @@ from jaxspike._validate import check_choice
 from jaxspike.neurons.spike import spike
 from jaxspike.neurons.surrogates import Surrogate, get_surrogate
 
+__all__ = [
+    "Reset",
+    "Threshold",
+    "ResetAt",
+    "RESETS",
+    "THRESHOLDS",
+    "RESET_AT",
+    "Trace",
+    "SpikeOptions",
+    "spike_count",
+    "fire",
+    "Fired",
+    "spike_and_reset",
+    "step_with_trace",
+]
+
+#: Reset modes: subtract the threshold, set to ``v_reset``, or no reset.
 Reset = Literal["subtract", "zero", "none"]
+#: Threshold comparisons: fire at ``v >= v_th`` (default) or only at ``v > v_th``.
 Threshold = Literal[">=", ">"]
+#: When a spike's reset acts: in the step that fired, or at the next step.
 ResetAt = Literal["same_step", "next_step"]
 RESETS: tuple[str, ...] = ("subtract", "zero", "none")
+#: The accepted values of ``threshold``.
 THRESHOLDS: tuple[str, ...] = (">=", ">")
+#: The accepted values of ``reset_at``.
 RESET_AT: tuple[str, ...] = ("same_step", "next_step")
 
 

@@ -19,6 +19,11 @@ import jax.numpy as jnp
 
 from jaxspike.neurons.surrogates import Surrogate, get_surrogate, surrogate_class
 
+__all__ = [
+    "ForwardMode",
+    "spike",
+]
+
 
 @surrogate_class
 class ForwardMode(Surrogate):

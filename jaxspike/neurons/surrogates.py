@@ -33,6 +33,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+__all__ = [
+    "surrogate_class",
+    "Surrogate",
+    "FastSigmoid",
+    "SuperSpike",
+    "Sigmoid",
+    "ATan",
+    "Triangle",
+    "Boxcar",
+    "StraightThrough",
+    "Gaussian",
+    "Exponential",
+    "get_surrogate",
+]
+
 if TYPE_CHECKING:
     from typing_extensions import dataclass_transform
 else:

@@ -27,6 +27,14 @@ from jax import lax
 from jaxspike._validate import broadcast_param, is_concrete
 from jaxspike.neurons.li import LIParams, LIState
 
+__all__ = [
+    "linear_recurrence",
+    "li_parallel",
+    "spike_indices",
+    "event_matmul",
+    "packed_linear",
+]
+
 
 def _combine(left: tuple[jax.Array, jax.Array], right: tuple[jax.Array, jax.Array]) -> Any:
     # (a_l, b_l) then (a_r, b_r): h -> a_r (a_l h + b_l) + b_r

@@ -18,7 +18,14 @@ from jax import lax
 from jaxspike._validate import is_concrete
 from jaxspike.ops._eager import cached_unroll
 
+__all__ = [
+    "StepFn",
+    "unroll",
+    "unroll_batch_major",
+]
+
 S = TypeVar("S")
+#: A scan body: ``step(carry, x_t) -> (carry, y_t)``.
 StepFn = Callable[[Any, Any], tuple[Any, Any]]
 
 
