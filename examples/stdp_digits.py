@@ -106,10 +106,12 @@ def run_layer(
         w,
     )
 
+    if_traced = js.neurons.step_with_trace(js.if_step)
+
     def step(carry: tuple, s_t: jax.Array) -> tuple[tuple, jax.Array]:
         neurons, latch, inhibited, allowed, w = carry
         latch = jnp.maximum(latch, s_t[None])
-        neurons, (s, v) = js.if_step(params, neurons, _conv(latch, w), pre_reset=True)
+        neurons, (s, v, _) = if_traced(params, neurons, _conv(latch, w))
         s, inhibited = lateral_inhibition(s, v, inhibited=inhibited)
         if learn:
             win, allowed = wta_per_feature_map(

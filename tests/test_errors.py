@@ -192,8 +192,8 @@ def test_create_neuron_errors():
         js.create_neuron("if", leak_mode="subtractive")
     with pytest.raises(ValueError, match="LIFParams: decay must lie in"):
         js.create_neuron("lif", decay=2.0)
-    with pytest.raises(ValueError, match=r"create_neuron: unknown keyword\(s\) \['refractory'\]"):
-        js.create_neuron("cuba_lif", refractory=2)
+    with pytest.raises(ValueError, match=r"create_neuron: unknown keyword\(s\) \['dt'\]"):
+        js.create_neuron("cuba_lif", dt=2.0)
 
 
 def test_unroll_errors():
@@ -246,13 +246,16 @@ def test_input_dtype_that_would_change_the_state_dtype(fn):
     assert state.v.dtype == jnp.bfloat16
 
 
-def test_lif_seed003_convention_needs_positive_decay():
+def test_lif_next_step_reset_with_zero_decay():
+    """decay = 0 with reset_at="next_step" (old decay_reset=False): u_t = x_t - v_th s_{t-1}.
+
+    The old convention divided by the decay and refused 0; the stored pre-reset membrane
+    needs no division, so the sequence is finite and follows the equation.
+    """
     p = js.LIFParams.create(decay=[0.5, 0.0])
-    with pytest.raises(
-        ValueError, match="lif_step: decay_reset=False subtracts v_th / decay, so decay must be > 0"
-    ):
-        js.lif_step(p, js.lif_init(p, (2,)), jnp.ones(2), decay_reset=False)
-    # decay = 0 is fine with the default convention and with other resets
-    _, s = js.lif_step(p, js.lif_init(p, (2,)), jnp.full(2, 1.5))
+    step = functools.partial(js.lif_step, p, decay_reset=False)
+    state, s = step(js.lif_init(p, (2,)), jnp.full(2, 1.5))
     np.testing.assert_array_equal(s, [1.0, 1.0])
-    js.lif_step(p, js.lif_init(p, (2,)), jnp.ones(2), decay_reset=False, reset="zero")
+    state, s = step(state, jnp.full(2, 0.25))
+    np.testing.assert_allclose(state.v, [0.5 * 1.5 + 0.25 - 1.0, 0.25 - 1.0])
+    np.testing.assert_array_equal(s, [0.0, 0.0])

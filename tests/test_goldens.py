@@ -34,7 +34,7 @@ def test_lif_multiplicative_subthreshold(beta, x):
 def test_ctlif_exact_subthreshold(tau, dt, v_leak, r, i):
     """From rest at v_leak: v_t = v_leak + R I (1 - e^{-(t+1) dt / τ}) (exact integration)."""
     p = js.CTLIFParams.create(tau_mem=tau, v_leak=v_leak, r=r, v_th=1e6)
-    state = js.LIFState(jnp.asarray(v_leak), jnp.asarray(0.0))
+    state = js.lif_init(p, ())._replace(v=jnp.asarray(v_leak))
     v = _trace(functools.partial(js.ctlif_step, p, dt=dt), state, jnp.full((T,), i))
     np.testing.assert_allclose(
         v, v_leak + r * i * (1 - np.exp(-t1 * dt / tau)), rtol=1e-5, atol=1e-6
@@ -45,7 +45,7 @@ def test_ctlif_euler_subthreshold_and_bias():
     """Euler: v_t = v_∞ + (v_{-1} - v_∞)(1 - dt/τ)^{t+1}, v_∞ = v_leak + R (I + I_bias)."""
     tau, dt, v_leak, r, i, bias, v0 = 8.0, 0.5, 0.2, 1.5, 0.4, 0.1, -1.0
     p = js.CTLIFParams.create(tau_mem=tau, v_leak=v_leak, r=r, i_bias=bias, v_th=1e6)
-    state = js.LIFState(jnp.asarray(v0), jnp.asarray(0.0))
+    state = js.lif_init(p, ())._replace(v=jnp.asarray(v0))
     step = functools.partial(js.ctlif_step, p, dt=dt, method="euler")
     v = _trace(step, state, jnp.full((T,), i))
     v_inf = v_leak + r * (i + bias)

@@ -283,7 +283,7 @@ def _check_streaming(jit):
         online(x[:, :1])
     online.reset(batch_size=2, features=(F,))
     state = jax.tree.leaves(nnx.state(online, jsnn.NeuronState))
-    assert [s.shape for s in state] == [(2, 6), (2, 6), (2, 2)]  # CubaLIF (v, i), LI v
+    assert [s.shape for s in state] == [(2, 6)] * 4 + [(2, 2)]  # CubaLIF (v, i, ref, s), LI v
     assert all(not np.any(s) for s in state)  # at rest
     call = nnx.jit(lambda m, x: m(x)) if jit else (lambda m, x: m(x))
     steps = [call(online, x[:, t : t + 1]) for t in range(9)]

@@ -12,7 +12,16 @@ import jaxspike as js
 
 
 def test_registry_entries():
-    assert set(js.NEURONS) == {"if", "lif", "ctlif", "cuba_lif", "alif", "li", "izhikevich"}
+    assert set(js.NEURONS) == {
+        "if",
+        "lif",
+        "ctlif",
+        "cuba_lif",
+        "alif",
+        "adlif",
+        "li",
+        "izhikevich",
+    }
     for name, model in js.NEURONS.items():
         assert isinstance(model, js.NeuronModel)
         params = model.params_cls()
@@ -25,7 +34,9 @@ def test_registry_entries():
         assert kinds[:3] == [inspect.Parameter.POSITIONAL_OR_KEYWORD] * 3, name
         assert all(k == inspect.Parameter.KEYWORD_ONLY for k in kinds[3:]), name
         if model.spiking:
-            assert {"surrogate", "detach_reset", "pre_reset"} <= set(sig.parameters), name
+            shared = {"reset", "surrogate", "detach_reset", "threshold", "multi_spike", "v_min"}
+            assert shared | {"reset_at", "refractory"} <= set(sig.parameters), name
+            assert "pre_reset" not in sig.parameters, name
 
 
 @pytest.mark.parametrize("name", sorted(js.NEURONS))

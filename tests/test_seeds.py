@@ -85,16 +85,20 @@ def test_if_transfer_function_float64(x64):
 def test_seed003_soft_reset_equation():
     """Seed 003: u_t = λ u_{t-1} + i_t − v o_{t-1}, o_t = 1[u_t > v].
 
-    ``lif_step(..., reset="subtract", decay_reset=False, pre_reset=True)`` returns the
-    pre-reset membrane u_t; the equation must hold at every step (inputs avoid
-    u_t == v exactly, where the seed's ``>`` and jaxspike's ``>=`` differ).
+    ``lif_step(..., reset="subtract", reset_at="next_step", threshold=">")`` stores the
+    pre-reset membrane u_t (snnpytorch's ``SpikingNeuronLayer`` soft reset); the
+    equation must hold at every step.
     """
     lam, v = 0.7, 1.0
     p = js.LIFParams.create(decay=lam, v_th=v)
     rng = np.random.default_rng(3)
     i = rng.uniform(0.0, 0.9, size=(60, 5)).astype(np.float32)
-    step = functools.partial(js.lif_step, p, reset="subtract", decay_reset=False, pre_reset=True)
-    _, (o, u) = js.unroll(step, js.lif_init(p, (5,)), jnp.asarray(i))
+    step = functools.partial(js.lif_step, p, reset="subtract", reset_at="next_step", threshold=">")
+    _, (o, u) = js.unroll(
+        lambda st, x: (lambda new, s: (new, (s, new.v)))(*step(st, x)),
+        js.lif_init(p, (5,)),
+        jnp.asarray(i),
+    )
     u, o = np.asarray(u, np.float64), np.asarray(o, np.float64)
     assert np.min(np.abs(u - v)) > 1e-4
     np.testing.assert_array_equal(o, (u > v).astype(np.float64))
@@ -119,14 +123,12 @@ def test_seed000_igarss_subtractive_leak(leak):
     v_t = v_{t-1} + I_t - λ, fire when v_t >= θ and reset the membrane to 0, and give
     SpikeSEG's (spikes, membrane after reset, membrane before reset).
     """
-    n = js.create_neuron(
-        "lif", leak_mode="subtractive", v_th=10.0, leak=leak, reset="zero", pre_reset=True
-    )
+    n = js.create_neuron("lif", leak_mode="subtractive", v_th=10.0, leak=leak, reset="zero")
     assert n.name == "if"
     rng = np.random.default_rng(0)
     current = rng.choice([0.0, 4.0, 11.0, 19.0, 25.0], size=(40, 6)).astype(np.float32)
-    final, (s, v_pre), states = js.unroll(
-        n.step, n.init((6,)), jnp.asarray(current), return_states=True
+    final, (s, v_pre, states) = js.unroll(
+        js.neurons.step_with_trace(n.step), n.init((6,)), jnp.asarray(current)
     )
     v, ref_s, ref_pre, ref_post = np.zeros(6), [], [], []
     for t in range(40):

@@ -1,22 +1,36 @@
-r"""Neuron parameter specifications shared by the NNX and Linen wrappers (no Flax import).
+r"""How the NNX and Linen wrappers store neuron parameters (no Flax import).
 
-A learnable parameter is stored unconstrained and mapped to its valid range when the
-wrapper builds the functional ``<Model>Params``; nothing is clipped in the forward pass:
+The wrappers read every family from the one registry, :data:`jaxspike.NEURONS`
+(``SPECS`` here is the same dictionary): its declaration
+(:mod:`jaxspike.neurons.declare`) gives the fields, their defaults, their valid ranges
+and the time constants that may replace decay factors. A learnable parameter is stored
+unconstrained and mapped to its valid range when the wrapper builds the functional
+``<Model>Params``; nothing is clipped in the forward pass within the representable
+range:
 
-* ``"unit"`` (decay factors in :math:`(0, 1)`): stored as the logit :math:`p`,
-  used as :math:`\sigma(p)`; the stored name ends in ``_logit``.
-* ``"positive"`` (time constants, leaks, rates :math:`> 0`): stored as :math:`\log`,
-  used as :math:`e^{p}`; the stored name ends in ``_log``.
+* ``"unit"`` (decay factors): stored as the logit :math:`p` (``_logit``), used as
+  :math:`\sigma(p)`, strictly inside (0, 1);
+* ``"positive"``/``"nonneg"`` (time constants, leaks, rates): stored as :math:`\log`
+  (``_log``), used as :math:`e^{p}`;
+* a decay given as a time constant (``tau_mem=`` with ``dt=``): fixed, used as
+  :math:`e^{-\Delta t/\tau}`; learnable (``learn="tau_mem"``), stored as
+  :math:`\log\tau` (``tau_mem_log``) and used as :math:`e^{-\Delta t\, e^{-p}}`;
+* a time constant integrated with Euler (``CTLIF(method="euler")``), learnable: stored
+  as :math:`p` (``_excess``) with :math:`\tau = \Delta t + \operatorname{softplus}(p)`,
+  so :math:`\tau > \Delta t` by construction;
 * ``"real"`` (thresholds, resets, adaptation strength): stored and used as is.
 
-Fixed parameters are stored as they are used, under their own name.
+Log-parameters are clipped to :math:`[-40, 40]` before the exponential, so a stored
+value anywhere in float32 gives a finite value and a finite (possibly zero) gradient.
+Fixed parameters are stored as they are used, under their own name, and checked against
+the declared range with the same message as ``<Model>Params.create``.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -24,98 +38,54 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxspike._validate import is_concrete
-from jaxspike.neurons.alif import ALIFParams, alif_init, alif_step
-from jaxspike.neurons.cuba_lif import CubaLIFParams, cuba_lif_init, cuba_lif_step
-from jaxspike.neurons.iaf import IFParams, if_init, if_step
-from jaxspike.neurons.izhikevich import IzhikevichParams, izhikevich_init, izhikevich_step
-from jaxspike.neurons.li import LIParams, li_init, li_step
-from jaxspike.neurons.lif import CTLIFParams, LIFParams, ctlif_step, lif_init, lif_step
+from jaxspike.neurons.declare import check_value
+from jaxspike.neurons.registry import NEURONS
+from jaxspike.neurons.reset import step_with_trace
 from jaxspike.neurons.spike import ForwardMode
 from jaxspike.neurons.surrogates import get_surrogate
 from jaxspike.ops.scan import unroll as unroll_fn
 
+#: The registry, under the name the wrappers used (the same dictionary as ``NEURONS``).
+SPECS = NEURONS
 
-class Spec(NamedTuple):
-    """A neuron family as the wrappers see it."""
-
-    params_cls: type
-    init: Callable[..., Any]
-    step: Callable[..., Any]
-    constraints: tuple[tuple[str, str], ...]
-    init_fields: tuple[str, ...] = ()  # fields the resting state depends on
-
-
-SPECS: dict[str, Spec] = {
-    "if": Spec(
-        IFParams,
-        if_init,
-        if_step,
-        (("v_th", "real"), ("v_reset", "real"), ("leak", "positive"), ("v_min", "real")),
-    ),
-    "lif": Spec(
-        LIFParams, lif_init, lif_step, (("decay", "unit"), ("v_th", "real"), ("v_reset", "real"))
-    ),
-    "ctlif": Spec(
-        CTLIFParams,
-        lif_init,
-        ctlif_step,
-        (
-            ("tau_mem", "positive"),
-            ("v_leak", "real"),
-            ("r", "real"),
-            ("i_bias", "real"),
-            ("v_th", "real"),
-            ("v_reset", "real"),
-        ),
-    ),
-    "cuba_lif": Spec(
-        CubaLIFParams,
-        cuba_lif_init,
-        cuba_lif_step,
-        (("decay_syn", "unit"), ("decay_mem", "unit"), ("v_th", "real"), ("v_reset", "real")),
-    ),
-    "alif": Spec(
-        ALIFParams,
-        alif_init,
-        alif_step,
-        (
-            ("decay", "unit"),
-            ("decay_adapt", "unit"),
-            ("v_th", "real"),
-            ("adapt", "real"),
-            ("v_reset", "real"),
-        ),
-    ),
-    "li": Spec(LIParams, li_init, li_step, (("decay", "unit"),)),
-    "izhikevich": Spec(
-        IzhikevichParams,
-        izhikevich_init,
-        izhikevich_step,
-        (("a", "positive"), ("b", "real"), ("c", "real"), ("d", "real"), ("v_th", "real")),
-        ("b", "c"),
-    ),
+_LOG_CLIP = 40.0
+_SUFFIX = {
+    "unit": "_logit",
+    "positive": "_log",
+    "nonneg": "_log",
+    "real": "",
+    "tau": "_log",
+    "tau_euler": "_excess",
+    "tau_fixed": "",
 }
 
-_SUFFIX = {"unit": "_logit", "positive": "_log", "real": ""}
-_TO_STORED: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "unit": lambda p: jnp.log(p) - jnp.log1p(-p),
-    "positive": jnp.log,
-    "real": lambda p: p,
-}
-_FROM_STORED: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "unit": jax.nn.sigmoid,
-    "positive": jnp.exp,
-    "real": lambda p: p,
-}
+
+def _safe_exp(p: jax.Array) -> jax.Array:
+    return jnp.exp(jnp.clip(p, -_LOG_CLIP, _LOG_CLIP))
+
+
+def _inv_softplus(y: jax.Array) -> jax.Array:
+    return y + jnp.log(-jnp.expm1(-y))
 
 
 class Slot(NamedTuple):
-    """How one field of ``<Model>Params`` is stored on a module."""
+    """How one field of ``<Model>Params`` is stored on a module.
+
+    Attributes:
+        field: the ``<Model>Params`` field.
+        attr: the stored name (``decay_logit``, ``tau_mem_log``, ``v_th``, ...).
+        constraint: how the stored value maps to the field (see the module docstring).
+        learnable: trained or fixed.
+        source: the argument the value comes from (the field, or a time constant).
+        dt: step length of a time-constant slot.
+    """
 
     field: str
     attr: str
     constraint: str
     learnable: bool
+    source: str = ""
+    dt: float = 1.0
 
 
 def plan(
@@ -123,30 +93,67 @@ def plan(
     model: str,
     learn: Sequence[str] | str,
     per_neuron: bool | Sequence[str],
+    *,
+    taus: Sequence[str] = (),
+    dt: float = 1.0,
+    euler: bool = False,
 ) -> tuple[tuple[Slot, ...], frozenset[str]]:
-    """Decide the stored name of every field and which fields are per neuron.
+    r"""Decide the stored name of every field and which fields are per neuron.
+
+    Args:
+        owner: the wrapper's name, for messages.
+        model: registry key.
+        learn: parameters (or given time constants) to train.
+        per_neuron: ``True`` (every learnable one), or names.
+        taus: time constants given instead of their decay fields.
+        dt: step length of those time constants.
+        euler: the family integrates its ``positive`` time constants with Euler, so a
+            learnable one keeps :math:`\tau > \Delta t` by construction.
+
+    Returns:
+        The slots (in field order) and the per-neuron fields.
 
     Raises:
-        ValueError: for an unknown field in ``learn`` or ``per_neuron``.
+        ValueError: for an unknown name in ``learn`` or ``per_neuron``.
     """
-    constraints = dict(SPECS[model].constraints)
+    decl = NEURONS[model]
+    kinds = dict(decl.constraints)
+    tau_of = {field: tau for tau, field in decl.taus if tau in taus}
+    names = {tau_of.get(f, f): f for f in kinds}  # argument name -> field
     learn = (learn,) if isinstance(learn, str) else tuple(learn)
     if isinstance(per_neuron, bool):
-        per = frozenset(learn) if per_neuron else frozenset()
+        per_names = frozenset(learn) if per_neuron else frozenset()
     else:
-        per = frozenset((per_neuron,) if isinstance(per_neuron, str) else per_neuron)
-    for arg, names in (("learn", learn), ("per_neuron", per)):
-        unknown = sorted(set(names) - set(constraints))
+        per_names = frozenset((per_neuron,) if isinstance(per_neuron, str) else per_neuron)
+    for arg, given in (("learn", learn), ("per_neuron", per_names)):
+        unknown = sorted(set(given) - set(names))
         if unknown:
+            hint = ""
+            taus_known = [t for t, _ in decl.taus]
+            if set(unknown) & set(taus_known):
+                hint = " (to learn a time constant, give it: e.g. tau_mem=10.0, dt=1.0)"
             raise ValueError(
                 f"{owner}: {arg} names unknown parameter(s) {unknown}; the parameters are "
-                f"{list(constraints)}."
+                f"{list(names)}{hint}."
             )
-    slots = tuple(
-        Slot(f, f + _SUFFIX[c] if f in learn else f, c if f in learn else "real", f in learn)
-        for f, c in constraints.items()
-    )
-    return slots, per
+    slots = []
+    for name, field in names.items():
+        trained = name in learn
+        if name != field:
+            kind = "tau" if trained else "tau_fixed"
+        elif trained:
+            kind = "tau_euler" if (euler and kinds[field] == "positive") else kinds[field]
+        else:
+            kind = "real"
+        slots.append(Slot(field, name + _SUFFIX[kind], kind, trained, name, float(dt)))
+    per = frozenset(names[n] for n in per_names)
+    return tuple(slots), per
+
+
+def _range_of(slot: Slot, kinds: Mapping[str, str]) -> str:
+    if slot.constraint in ("tau", "tau_fixed"):
+        return "positive"
+    return kinds[slot.field]
 
 
 def initial_value(
@@ -158,46 +165,98 @@ def initial_value(
     per_neuron: bool,
     param_dtype: Any,
     key: jax.Array | None,
+    kinds: Mapping[str, str] | None = None,
 ) -> jax.Array:
     """The stored (unconstrained when learnable) initial value of one parameter.
 
     ``value`` is a number, an array of shape ``()`` or ``(num_features,)``, or an
     initializer ``init(key, shape, dtype)`` (Flax's convention; it needs ``rngs``).
+    A concrete value is checked against the declared range (``kinds``), fixed or not.
 
     Raises:
         ValueError: for a wrong shape or a value outside the parameter's valid range.
     """
+    name = slot.source or slot.field
     if callable(value):
         if key is None:
             raise ValueError(
-                f"{owner}: {slot.field} is an initializer, which needs a random key; "
+                f"{owner}: {name} is an initializer, which needs a random key; "
                 "pass rngs=nnx.Rngs(0)."
             )
         value = value(key, (num_features,), param_dtype)
+    elif kinds is not None:
+        check_value(owner, name, value, _range_of(slot, kinds))
     value = jnp.asarray(value, param_dtype)
     if value.shape not in ((), (num_features,)):
         raise ValueError(
-            f"{owner}: {slot.field} must be a scalar (shared) or have shape "
+            f"{owner}: {name} must be a scalar (shared) or have shape "
             f"({num_features},) (one per neuron), got shape {value.shape}."
         )
     if per_neuron:
         value = jnp.broadcast_to(value, (num_features,))
     if slot.learnable and is_concrete(value):
         v = np.asarray(value, np.float64)
-        ok = {"unit": (v > 0) & (v < 1), "positive": v > 0, "real": np.isfinite(v)}
+        ok = {
+            "unit": (v > 0) & (v < 1),
+            "positive": v > 0,
+            "nonneg": v > 0,
+            "tau": v > 0,
+            "tau_euler": v > slot.dt,
+            "real": np.isfinite(v),
+        }
         if not ok[slot.constraint].all():
-            need = {"unit": "in (0, 1)", "positive": "> 0", "real": "finite"}
+            need = {
+                "unit": "in (0, 1) (its logit is stored)",
+                "positive": "> 0 (its log is stored)",
+                "nonneg": "> 0 (its log is stored)",
+                "tau": "> 0 (its log is stored)",
+                "tau_euler": f"> dt = {slot.dt} (Euler integration needs tau > dt)",
+                "real": "finite",
+            }
+            hint = "fix it instead (drop it from learn) or change its value"
+            if slot.constraint == "unit":
+                hint = (
+                    "a decay of exactly 0 or 1 cannot be learned through a logit; use a value "
+                    "such as 0.999, or give the time constant (tau_mem=..., learn='tau_mem')"
+                )
             raise ValueError(
-                f"{owner}: a learnable {slot.field} must be {need[slot.constraint]}, got "
-                f"{value}; fix it instead (drop it from learn) or change its value."
+                f"{owner}: a learnable {name} must be {need[slot.constraint]}, got {value}; {hint}."
             )
-    return _TO_STORED[slot.constraint](value)
+    return to_stored(slot, value)
+
+
+def to_stored(slot: Slot, value: jax.Array) -> jax.Array:
+    """The stored form of a used value (the inverse of :func:`from_stored`)."""
+    c = slot.constraint
+    if c == "unit":
+        return jnp.log(value) - jnp.log1p(-value)
+    if c in ("positive", "nonneg", "tau"):
+        return jnp.log(value)
+    if c == "tau_euler":
+        return _inv_softplus(value - slot.dt)
+    return value
+
+
+def from_stored(slot: Slot, p: jax.Array) -> jax.Array:
+    """The value a field takes from its stored form (see the module docstring)."""
+    c = slot.constraint
+    if c == "unit":
+        return jax.nn.sigmoid(p)
+    if c in ("positive", "nonneg"):
+        return _safe_exp(p)
+    if c == "tau":
+        return jnp.exp(-slot.dt * _safe_exp(-p))
+    if c == "tau_fixed":
+        return jnp.exp(-jnp.asarray(slot.dt, p.dtype) / p)
+    if c == "tau_euler":
+        return slot.dt + jax.nn.softplus(p)
+    return p
 
 
 def build_params(model: str, slots: Sequence[Slot], stored: Sequence[jax.Array]) -> Any:
     """Map stored values to the functional ``<Model>Params``: the only logic of a wrapper."""
-    values = {s.field: _FROM_STORED[s.constraint](v) for s, v in zip(slots, stored, strict=True)}
-    return SPECS[model].params_cls(**values)
+    values = {s.field: from_stored(s, v) for s, v in zip(slots, stored, strict=True)}
+    return NEURONS[model].params_cls(**values)
 
 
 def check_features(owner: str, x: jax.Array, num_features: int, what: str) -> None:
@@ -293,8 +352,8 @@ class Trace(NamedTuple):
             neuron's ``<Model>State`` (``state.v`` the membrane, ``state.i`` the synaptic
             current of :class:`~jaxspike.CubaLIFState`, ``state.a`` the adaptation of
             :class:`~jaxspike.ALIFState`, ...), or :class:`RecurrentState`.
-        v_pre: the membrane before the reset at every step (``None`` for a model without
-            a reset, such as the leaky integrator, whose ``state.v`` is already it).
+        v_pre: the membrane before the reset at every step (for a model without a
+            reset, such as the leaky integrator, its output, the membrane).
     """
 
     state: Any
@@ -359,59 +418,55 @@ def cell_step(
 ) -> Callable[..., Any]:
     """``cell.step_fn()``, switched to forward mode and/or returning the pre-reset membrane.
 
-    A cell whose ``step_fn`` takes the keywords ``forward_mode`` and ``pre_reset`` (a
-    wrapper such as :class:`RecurrentCell`) is asked directly; otherwise its step must be
-    ``functools.partial(<model>_step, params, **options)`` of a jaxspike neuron.
-    With ``pre_reset`` the step returns ``(carry, (y, v_pre))`` (``v_pre`` ``None`` when
-    the model has no reset).
+    A cell whose ``step_fn`` takes the keyword ``forward_mode`` (a wrapper such as
+    :class:`RecurrentCell`) is asked directly; otherwise its step must be
+    ``functools.partial(<model>_step, params, **options)`` of a jaxspike neuron for
+    forward mode. With ``pre_reset`` the step returns ``(carry, (y, v_pre))``, read with
+    :func:`jaxspike.neurons.step_with_trace` (the output itself for a model without a
+    reset, such as the leaky integrator).
 
     Raises:
         TypeError: ``forward_mode=True`` for a cell whose step is not a jaxspike neuron step.
     """
     fn = cell.step_fn
     if "forward_mode" in inspect.signature(fn).parameters:
-        return fn(forward_mode=forward_mode, pre_reset=pre_reset)
-    return adapt_step(owner, fn(), forward_mode=forward_mode, pre_reset=pre_reset)
+        step = fn(forward_mode=forward_mode)
+    else:
+        step = adapt_step(owner, fn(), forward_mode=forward_mode)
+    if not pre_reset:
+        return step
+    traced = step_with_trace(step)
+
+    def with_pre(carry: Any, x: Any) -> tuple[Any, Any]:
+        carry, trace = traced(carry, x)
+        return carry, (trace.spikes, trace.v_pre)
+
+    return with_pre
 
 
-def adapt_step(
-    owner: str, step: Callable[..., Any], *, forward_mode: bool, pre_reset: bool
-) -> Callable[..., Any]:
-    """Rebind the options of a neuron step (see :func:`cell_step`)."""
-    if not (forward_mode or pre_reset):
+def adapt_step(owner: str, step: Callable[..., Any], *, forward_mode: bool) -> Callable[..., Any]:
+    """Wrap the surrogate of a neuron step in :class:`jaxspike.ForwardMode`."""
+    if not forward_mode:
         return step
     core = {spec.step for spec in SPECS.values()}
     if not (isinstance(step, functools.partial) and step.func in core):
-        if forward_mode:
-            raise TypeError(
-                f"{owner}: forward_mode=True needs a cell whose step is a jaxspike neuron "
-                f"step (functools.partial(<model>_step, params, **options)), got {step!r}; "
-                "give the cell a jaxspike.ForwardMode(...) surrogate instead."
-            )
-        return _no_pre(step)
+        raise TypeError(
+            f"{owner}: forward_mode=True needs a cell whose step is a jaxspike neuron "
+            f"step (functools.partial(<model>_step, params, **options)), got {step!r}; "
+            "give the cell a jaxspike.ForwardMode(...) surrogate instead."
+        )
     signature = inspect.signature(step.func).parameters
+    if "surrogate" not in signature:
+        return step  # no spike (the leaky integrator): nothing to switch
     kw = dict(step.keywords)
-    if forward_mode and "surrogate" in signature:
-        surrogate = get_surrogate(kw.get("surrogate", signature["surrogate"].default))
-        if not isinstance(surrogate, ForwardMode):
-            kw["surrogate"] = ForwardMode(surrogate)
-    if pre_reset and "pre_reset" in signature:
-        kw["pre_reset"] = True
-        return functools.partial(step.func, *step.args, **kw)
-    new = functools.partial(step.func, *step.args, **kw)
-    return _no_pre(new) if pre_reset else new
-
-
-def _no_pre(step: Callable[..., Any]) -> Callable[..., Any]:
-    def with_none(carry: Any, x: Any) -> tuple[Any, Any]:
-        carry, y = step(carry, x)
-        return carry, (y, None)
-
-    return with_none
+    surrogate = get_surrogate(kw.get("surrogate", signature["surrogate"].default))
+    if not isinstance(surrogate, ForwardMode):
+        kw["surrogate"] = ForwardMode(surrogate)
+    return functools.partial(step.func, *step.args, **kw)
 
 
 def recurrent_step(
-    inner: Callable[..., Any], w: jax.Array, self_connections: bool, pre_reset: bool
+    inner: Callable[..., Any], w: jax.Array, self_connections: bool
 ) -> Callable[..., Any]:
     """The step of a recurrent cell: ``inner`` fed with ``x + out @ W``."""
     if not self_connections:
@@ -419,8 +474,7 @@ def recurrent_step(
 
     def step(carry: RecurrentState, x: jax.Array) -> tuple[RecurrentState, Any]:
         neuron, out = inner(carry.neuron, x + carry.out @ w.astype(x.dtype))
-        s = out[0] if pre_reset else out
-        return RecurrentState(neuron, s), out
+        return RecurrentState(neuron, out), out
 
     return step
 

@@ -15,6 +15,8 @@ from jaxspike.linen._modules import IF as IF
 from jaxspike.linen._modules import LI as LI
 from jaxspike.linen._modules import LIF as LIF
 from jaxspike.linen._modules import RNN as RNN
+from jaxspike.linen._modules import AdLIF as AdLIF
+from jaxspike.linen._modules import AdLIFCell as AdLIFCell
 from jaxspike.linen._modules import ALIFCell as ALIFCell
 from jaxspike.linen._modules import CTLIFCell as CTLIFCell
 from jaxspike.linen._modules import CubaLIF as CubaLIF
@@ -30,8 +32,12 @@ from jaxspike.linen._modules import RecurrentState as RecurrentState
 from jaxspike.linen._modules import Sequential as Sequential
 from jaxspike.linen._modules import TimeDistributed as TimeDistributed
 from jaxspike.linen._modules import Trace as Trace
+from jaxspike.linen._modules import cell_class as cell_class
+from jaxspike.linen._modules import layer_class as layer_class
 
 __all__ = [
+    "cell_class",
+    "layer_class",
     "Delay",
     "DelayCell",
     "DelayedDense",
@@ -46,6 +52,8 @@ __all__ = [
     "CubaLIF",
     "CubaLIFCell",
     "IFCell",
+    "AdLIF",
+    "AdLIFCell",
     "Izhikevich",
     "IzhikevichCell",
     "LICell",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
+import types
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -23,7 +23,7 @@ from flax.errors import ScopeCollectionNotFound
 from jaxspike._layer import spec as _specs
 from jaxspike._layer.spec import RecurrentState
 from jaxspike._layer.spec import Trace as Trace
-from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
+from jaxspike._validate import check_dt
 
 _RECURRENT_INIT = nn.initializers.orthogonal()
 
@@ -70,6 +70,31 @@ class NeuronCell(nn.RNNCellBase):
     model: ClassVar[str]
     option_names: ClassVar[tuple[str, ...]] = ()
 
+    @nn.nowrap
+    def _plan(self, learn: Any) -> tuple[Any, frozenset[str], dict[str, Any]]:
+        """Slots, per-neuron fields and initial values (by argument name)."""
+        owner = type(self).__name__
+        decl = _specs.SPECS[self.model]
+        taus = {t: getattr(self, t) for t, _ in decl.taus if getattr(self, t) is not None}
+        for tau, field in decl.taus:
+            if (
+                tau in taus
+                and getattr(self, field) != type(self).__dataclass_fields__[field].default
+            ):
+                raise ValueError(
+                    f"{owner}: give {tau} or {field}, not both "
+                    f"(got {tau}={taus[tau]!r} and {field}={getattr(self, field)!r})."
+                )
+        euler = getattr(self, "method", None) == "euler"
+        if taus:
+            check_dt(owner, self.dt)
+        dt = self.dt if (euler or taus) else 1.0
+        slots, per = _specs.plan(
+            owner, self.model, learn, self.per_neuron, taus=tuple(taus), dt=dt, euler=euler
+        )
+        values = {f: getattr(self, f) for f in decl.params_cls._fields}  # type: ignore[attr-defined]
+        return slots, per, {**values, **taus}
+
     def setup(self) -> None:
         owner = type(self).__name__
         if not isinstance(self.num_features, int) or self.num_features < 1:
@@ -77,21 +102,24 @@ class NeuronCell(nn.RNNCellBase):
                 f"{owner}: num_features must be an int >= 1, got {self.num_features!r}."
             )
         _check_feature_axes(owner, self.num_feature_axes)
-        slots, per = _specs.plan(owner, self.model, self.learn, self.per_neuron)
+        slots, per, values = self._plan(self.learn)
+        kinds = dict(_specs.SPECS[self.model].constraints)
         stored = []
         for slot in slots:
+            value = values[slot.source]
             init = functools.partial(
                 _specs.initial_value,
                 owner,
                 slot,
-                getattr(self, slot.field),
+                value,
                 num_features=self.num_features,
                 per_neuron=slot.field in per,
                 param_dtype=self.param_dtype,
+                kinds=kinds,
             )
             if slot.learnable:
                 stored.append(self.param(slot.attr, lambda key, init=init: init(key=key)))
-            elif callable(getattr(self, slot.field)):
+            elif callable(value):
                 draw = functools.partial(lambda init: init(key=self.make_rng("params")), init)
                 try:
                     stored.append(self.variable("fixed", slot.attr, draw).value)
@@ -145,17 +173,17 @@ class NeuronCell(nn.RNNCellBase):
         if self.scope is not None:
             params = self.neuron_params()
         else:
-            slots, _ = _specs.plan(owner, self.model, (), self.per_neuron)
+            slots, _, given = self._plan(())
             values = []
             for s in slots:
-                value = getattr(self, s.field)
+                value = given[s.source]
                 if callable(value) and s.field in _specs.SPECS[self.model].init_fields:
                     raise ValueError(
                         f"{owner}.initialize_carry: {s.field} is an initializer, so the "
                         "resting state is only known once the cell is bound; call it inside "
                         "apply (or nn.RNN) or pass initial_carry."
                     )
-                values.append(0.0 if callable(value) else value)
+                values.append(jnp.asarray(0.5 if callable(value) else value))
             params = _specs.build_params(self.model, slots, values)
         dtype = jnp.float32 if self.dtype is None else self.dtype
         return _specs.SPECS[self.model].init(params, shape, dtype)
@@ -207,15 +235,15 @@ class RecurrentCell(nn.RNNCellBase):
         """The wrapped cell's input check."""
         return self.cell.prepare(x, what)
 
-    def step_fn(self, *, forward_mode: bool = False, pre_reset: bool = False) -> Any:
+    def step_fn(self, *, forward_mode: bool = False) -> Any:
         """The cell's step fed with ``x + out @ W`` (``W`` read once).
 
-        ``forward_mode`` and ``pre_reset`` go to the inner cell's step, as in
+        ``forward_mode`` goes to the inner cell's step, as in
         :meth:`jaxspike.nnx.RecurrentCell.step_fn`.
         """
         owner = type(self).__name__
-        inner = _specs.cell_step(owner, self.cell, forward_mode=forward_mode, pre_reset=pre_reset)
-        return _specs.recurrent_step(inner, self.kernel, self.self_connections, pre_reset)
+        inner = _specs.cell_step(owner, self.cell, forward_mode=forward_mode)
+        return _specs.recurrent_step(inner, self.kernel, self.self_connections)
 
     def __call__(self, carry: Any, inputs: jax.Array) -> tuple[Any, jax.Array]:
         """One step: ``(carry, inputs[..., F]) -> (carry, spikes)``."""
@@ -387,26 +415,73 @@ class RNN(nn.Module):
 
 # ----------------------------------------------------------------------------- cells
 
-_SPIKE_OPTIONS = ("reset", "detach_reset", "surrogate")
+
+def cell_class(model: str, name: str | None = None, doc: str | None = None) -> type[NeuronCell]:
+    """Generate the Linen cell of a registered family from its declaration.
+
+    Its attributes are ``num_features``, every ``Params`` field, every declared time
+    constant (``None``: use the decay field) and ``dt`` (when the family has time
+    constants and no ``dt`` step option), every step option, then :class:`NeuronCell`'s;
+    with the defaults of the declaration and the step. A step option named like a field
+    (IF's ``v_min``) is left to the field.
+
+    Example:
+        >>> "tau_mem" in cell_class("lif").__dataclass_fields__
+        True
+    """
+    decl = _specs.SPECS[model]
+    fields = dict(decl.params_cls._field_defaults)  # type: ignore[attr-defined]
+    options = {
+        p.name: p.default
+        for p in inspect.signature(decl.step).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in fields
+    }
+    taus = {t: None for t, _ in decl.taus}
+    own_dt = bool(taus) and "dt" not in options
+    attrs: dict[str, Any] = {**fields, **taus, **({"dt": 1.0} if own_dt else {}), **options}
+    cls_name = name or f"{model.title().replace('_', '')}Cell"
+    body: dict[str, Any] = {
+        "__annotations__": {k: Any for k in attrs},
+        **attrs,
+        "model": model,
+        "option_names": tuple(options),
+        "__doc__": doc,
+        "__module__": __name__,
+        "__qualname__": cls_name,
+    }
+    return types.new_class(cls_name, (NeuronCell,), exec_body=lambda ns: ns.update(body))
 
 
-class IFCell(NeuronCell):
-    """Integrate-and-fire cell (:func:`jaxspike.if_step`); see :class:`NeuronCell`."""
+def layer_class(cell_cls: type[NeuronCell], name: str, doc: str | None = None) -> type[Any]:
+    """Generate the Linen layer of a cell class: its attributes plus the layout ones.
 
-    v_th: Any = 1.0
-    v_reset: Any = 0.0
-    leak: Any = 0.0
-    v_min: Any = -math.inf
-    reset: str = "subtract"
-    detach_reset: bool = True
-    surrogate: Surrogate | str = FastSigmoid()
-    refractory: int = 0
-    model: ClassVar[str] = "if"
-    option_names: ClassVar[tuple[str, ...]] = (*_SPIKE_OPTIONS, "refractory")
+    Attributes added: ``time_major`` (``False``: ``[B, T, ..., F]``), ``return_carry``,
+    ``unroll`` and ``checkpoint`` (see :func:`jaxspike.unroll`).
+    """
+    layout: dict[str, Any] = {
+        "time_major": False,
+        "return_carry": False,
+        "unroll": 1,
+        "checkpoint": False,
+    }
+    body: dict[str, Any] = {
+        "__annotations__": {k: Any for k in layout},
+        **layout,
+        "__call__": _layer_call,
+        "__doc__": doc,
+        "__module__": __name__,
+        "__qualname__": name,
+    }
+    return types.new_class(name, (cell_cls,), exec_body=lambda ns: ns.update(body))
 
 
-class LIFCell(NeuronCell):
+IFCell = cell_class("if", "IFCell", "Integrate-and-fire cell (:func:`jaxspike.if_step`).")
+LIFCell = cell_class(
+    "lif",
+    "LIFCell",
     """Multiplicative-decay LIF cell (:func:`jaxspike.lif_step`); see :class:`NeuronCell`.
+
+    ``tau_mem=`` (with ``dt=``) replaces ``decay``; ``learn="tau_mem"`` trains it in log-τ.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -416,112 +491,35 @@ class LIFCell(NeuronCell):
         >>> carry, s = cell.apply(variables, cell.initialize_carry(None, (1, 3)), x)
         >>> s.tolist(), float(variables["params"]["decay_logit"])
         ([[0.0, 1.0, 1.0]], 0.0)
-    """
-
-    decay: Any = 0.9
-    v_th: Any = 1.0
-    v_reset: Any = 0.0
-    reset: str = "subtract"
-    detach_reset: bool = True
-    surrogate: Surrogate | str = FastSigmoid()
-    refractory: int = 0
-    decay_reset: bool = True
-    model: ClassVar[str] = "lif"
-    option_names: ClassVar[tuple[str, ...]] = (*_SPIKE_OPTIONS, "refractory", "decay_reset")
-
-
-class CTLIFCell(NeuronCell):
-    """Continuous-time LIF cell (:func:`jaxspike.ctlif_step`); see :class:`NeuronCell`."""
-
-    tau_mem: Any = 20.0
-    v_leak: Any = 0.0
-    r: Any = 1.0
-    i_bias: Any = 0.0
-    v_th: Any = 1.0
-    v_reset: Any = 0.0
-    dt: float = 1.0
-    method: str = "exact"
-    reset: str = "zero"
-    detach_reset: bool = True
-    surrogate: Surrogate | str = FastSigmoid()
-    refractory: int = 0
-    model: ClassVar[str] = "ctlif"
-    option_names: ClassVar[tuple[str, ...]] = ("dt", "method", *_SPIKE_OPTIONS, "refractory")
-
-
-class CubaLIFCell(NeuronCell):
-    """Current-based LIF cell (:func:`jaxspike.cuba_lif_step`); see :class:`NeuronCell`."""
-
-    decay_syn: Any = 0.8
-    decay_mem: Any = 0.9
-    v_th: Any = 1.0
-    v_reset: Any = 0.0
-    reset: str = "subtract"
-    detach_reset: bool = True
-    surrogate: Surrogate | str = FastSigmoid()
-    model: ClassVar[str] = "cuba_lif"
-    option_names: ClassVar[tuple[str, ...]] = _SPIKE_OPTIONS
-
-
-class ALIFCell(NeuronCell):
-    """Adaptive LIF cell (:func:`jaxspike.alif_step`); see :class:`NeuronCell`."""
-
-    decay: Any = 0.9
-    decay_adapt: Any = 0.99
-    v_th: Any = 1.0
-    adapt: Any = 0.2
-    v_reset: Any = 0.0
-    reset: str = "subtract"
-    detach_reset: bool = True
-    surrogate: Surrogate | str = FastSigmoid()
-    model: ClassVar[str] = "alif"
-    option_names: ClassVar[tuple[str, ...]] = _SPIKE_OPTIONS
-
-
-class LICell(NeuronCell):
-    """Leaky-integrator readout cell (:func:`jaxspike.li_step`); outputs the membrane."""
-
-    decay: Any = 0.9
-    model: ClassVar[str] = "li"
-
-
-class IzhikevichCell(NeuronCell):
-    """Izhikevich cell (:func:`jaxspike.izhikevich_step`); see :class:`NeuronCell`."""
-
-    a: Any = 0.02
-    b: Any = 0.2
-    c: Any = -65.0
-    d: Any = 8.0
-    v_th: Any = 30.0
-    dt: float = 1.0
-    detach_reset: bool = True
-    surrogate: Surrogate | str = FastSigmoid()
-    model: ClassVar[str] = "izhikevich"
-    option_names: ClassVar[tuple[str, ...]] = ("dt", "detach_reset", "surrogate")
+    """,
+)
+CTLIFCell = cell_class(
+    "ctlif", "CTLIFCell", "Continuous-time LIF cell (:func:`jaxspike.ctlif_step`)."
+)
+CubaLIFCell = cell_class(
+    "cuba_lif", "CubaLIFCell", "Current-based LIF cell (:func:`jaxspike.cuba_lif_step`)."
+)
+ALIFCell = cell_class("alif", "ALIFCell", "Adaptive LIF cell (:func:`jaxspike.alif_step`).")
+LICell = cell_class(
+    "li",
+    "LICell",
+    "Leaky-integrator readout cell (:func:`jaxspike.li_step`); outputs the membrane.",
+)
+IzhikevichCell = cell_class(
+    "izhikevich", "IzhikevichCell", "Izhikevich cell (:func:`jaxspike.izhikevich_step`)."
+)
+AdLIFCell = cell_class("adlif", "AdLIFCell", "adLIF cell (:func:`jaxspike.neurons.adlif_step`).")
 
 
 # ---------------------------------------------------------------------------- layers
 
-
-class IF(IFCell):
-    """Integrate-and-fire layer: :class:`IFCell`'s attributes plus the layout ones.
-
-    Attributes:
-        time_major: ``False``: ``[B, T, ..., F]``; ``True``: ``[T, B, ..., F]``.
-        return_carry: also return the final carry.
-        unroll: steps unrolled per scan iteration.
-        checkpoint: recompute steps in the backward pass (see :func:`jaxspike.unroll`).
-    """
-
-    time_major: bool = False
-    return_carry: bool = False
-    unroll: int | bool = 1
-    checkpoint: bool | int = False
-    __call__ = _layer_call  # type: ignore[assignment]
-
-
-class LIF(LIFCell):
-    """LIF layer: :class:`LIFCell`'s attributes plus the layout ones of :class:`IF`.
+IF = layer_class(
+    IFCell, "IF", "Integrate-and-fire layer: :class:`IFCell` plus the layout attributes."
+)
+LIF = layer_class(
+    LIFCell,
+    "LIF",
+    """LIF layer: :class:`LIFCell`'s attributes plus the layout ones.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -529,63 +527,16 @@ class LIF(LIFCell):
         >>> x = jnp.full((1, 4, 3), 0.75)
         >>> layer.apply(layer.init(jax.random.key(0), x), x)[0, :, 0].tolist()
         [0.0, 1.0, 0.0, 1.0]
-    """
-
-    time_major: bool = False
-    return_carry: bool = False
-    unroll: int | bool = 1
-    checkpoint: bool | int = False
-    __call__ = _layer_call  # type: ignore[assignment]
-
-
-class CTLIF(CTLIFCell):
-    """Continuous-time LIF layer: :class:`CTLIFCell` plus the layout attributes."""
-
-    time_major: bool = False
-    return_carry: bool = False
-    unroll: int | bool = 1
-    checkpoint: bool | int = False
-    __call__ = _layer_call  # type: ignore[assignment]
-
-
-class CubaLIF(CubaLIFCell):
-    """Current-based LIF layer: :class:`CubaLIFCell` plus the layout attributes."""
-
-    time_major: bool = False
-    return_carry: bool = False
-    unroll: int | bool = 1
-    checkpoint: bool | int = False
-    __call__ = _layer_call  # type: ignore[assignment]
-
-
-class ALIF(ALIFCell):
-    """Adaptive LIF layer: :class:`ALIFCell` plus the layout attributes."""
-
-    time_major: bool = False
-    return_carry: bool = False
-    unroll: int | bool = 1
-    checkpoint: bool | int = False
-    __call__ = _layer_call  # type: ignore[assignment]
-
-
-class LI(LICell):
-    """Leaky-integrator readout layer: :class:`LICell` plus the layout attributes."""
-
-    time_major: bool = False
-    return_carry: bool = False
-    unroll: int | bool = 1
-    checkpoint: bool | int = False
-    __call__ = _layer_call  # type: ignore[assignment]
-
-
-class Izhikevich(IzhikevichCell):
-    """Izhikevich layer: :class:`IzhikevichCell` plus the layout attributes."""
-
-    time_major: bool = False
-    return_carry: bool = False
-    unroll: int | bool = 1
-    checkpoint: bool | int = False
-    __call__ = _layer_call  # type: ignore[assignment]
+    """,
+)
+CTLIF = layer_class(CTLIFCell, "CTLIF", "Continuous-time LIF layer: :class:`CTLIFCell` over time.")
+CubaLIF = layer_class(
+    CubaLIFCell, "CubaLIF", "Current-based LIF layer: :class:`CubaLIFCell` over time."
+)
+ALIF = layer_class(ALIFCell, "ALIF", "Adaptive LIF layer: :class:`ALIFCell` over time.")
+LI = layer_class(LICell, "LI", "Leaky-integrator readout layer: :class:`LICell` over time.")
+Izhikevich = layer_class(IzhikevichCell, "Izhikevich", "Izhikevich layer over time.")
+AdLIF = layer_class(AdLIFCell, "AdLIF", "adLIF layer: :class:`AdLIFCell` over time.")
 
 
 class TimeDistributed(nn.Module):

@@ -6,6 +6,10 @@ Each family file holds ``<Model>Params``, ``<Model>State``, ``<model>_init`` and
 ``<model>_step``; nothing here imports Flax.
 """
 
+from jaxspike.neurons.adlif import AdLIFParams as AdLIFParams
+from jaxspike.neurons.adlif import AdLIFState as AdLIFState
+from jaxspike.neurons.adlif import adlif_init as adlif_init
+from jaxspike.neurons.adlif import adlif_step as adlif_step
 from jaxspike.neurons.alif import ALIFParams as ALIFParams
 from jaxspike.neurons.alif import ALIFState as ALIFState
 from jaxspike.neurons.alif import alif_init as alif_init
@@ -14,6 +18,8 @@ from jaxspike.neurons.cuba_lif import CubaLIFParams as CubaLIFParams
 from jaxspike.neurons.cuba_lif import CubaLIFState as CubaLIFState
 from jaxspike.neurons.cuba_lif import cuba_lif_init as cuba_lif_init
 from jaxspike.neurons.cuba_lif import cuba_lif_step as cuba_lif_step
+from jaxspike.neurons.declare import NeuronModel as NeuronModel
+from jaxspike.neurons.declare import declare as declare
 from jaxspike.neurons.iaf import IFParams as IFParams
 from jaxspike.neurons.iaf import IFState as IFState
 from jaxspike.neurons.iaf import if_init as if_init
@@ -36,10 +42,13 @@ from jaxspike.neurons.lif import lif_init as lif_init
 from jaxspike.neurons.lif import lif_step as lif_step
 from jaxspike.neurons.registry import NEURONS as NEURONS
 from jaxspike.neurons.registry import Neuron as Neuron
-from jaxspike.neurons.registry import NeuronModel as NeuronModel
 from jaxspike.neurons.registry import create_neuron as create_neuron
+from jaxspike.neurons.registry import register as register
 from jaxspike.neurons.reset import RESETS as RESETS
+from jaxspike.neurons.reset import Trace as Trace
 from jaxspike.neurons.reset import fire as fire
+from jaxspike.neurons.reset import spike_and_reset as spike_and_reset
+from jaxspike.neurons.reset import step_with_trace as step_with_trace
 from jaxspike.neurons.spike import ForwardMode as ForwardMode
 from jaxspike.neurons.spike import spike as spike
 from jaxspike.neurons.surrogates import ATan as ATan
@@ -56,6 +65,10 @@ from jaxspike.neurons.surrogates import get_surrogate as get_surrogate
 from jaxspike.neurons.surrogates import surrogate_class as surrogate_class
 
 __all__ = [
+    "AdLIFParams",
+    "AdLIFState",
+    "adlif_init",
+    "adlif_step",
     "ALIFParams",
     "ALIFState",
     "ATan",
@@ -84,10 +97,12 @@ __all__ = [
     "StraightThrough",
     "SuperSpike",
     "Surrogate",
+    "Trace",
     "Triangle",
     "alif_init",
     "alif_step",
     "create_neuron",
+    "declare",
     "ctlif_init",
     "ctlif_step",
     "cuba_lif_init",
@@ -100,8 +115,11 @@ __all__ = [
     "izhikevich_step",
     "li_init",
     "li_step",
+    "register",
     "lif_init",
     "lif_step",
     "spike",
+    "spike_and_reset",
+    "step_with_trace",
     "surrogate_class",
 ]

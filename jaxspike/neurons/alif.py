@@ -26,8 +26,16 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxspike._validate import broadcast_param, check_in_range, check_input, check_not_nan
-from jaxspike.neurons.reset import Reset, check_options, fire
+from jaxspike._validate import broadcast_param, check_input
+from jaxspike.neurons.declare import declare, params_create, params_from_tau
+from jaxspike.neurons.reset import (
+    Reset,
+    ResetAt,
+    Threshold,
+    check_options,
+    check_state,
+    spike_and_reset,
+)
 from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
 
@@ -49,34 +57,31 @@ class ALIFParams(NamedTuple):
     v_reset: Any = 0.0
 
     @classmethod
-    def create(
-        cls,
-        decay: Any = 0.9,
-        decay_adapt: Any = 0.99,
-        v_th: Any = 1.0,
-        adapt: Any = 0.2,
-        v_reset: Any = 0.0,
-        dtype: Any = jnp.float32,
+    def create(cls, *args: Any, dtype: Any = jnp.float32, **kwargs: Any) -> ALIFParams:
+        """Validated constructor: fields in order (defaults above), ranges as declared."""
+        return params_create(cls, *args, dtype=dtype, **kwargs)
+
+    @classmethod
+    def from_tau(
+        cls, *args: Any, dt: Any = 1.0, dtype: Any = jnp.float32, **kwargs: Any
     ) -> ALIFParams:
-        """Validated constructor: decays must lie in [0, 1]; NaN raises."""
-        check_in_range("ALIFParams", "decay", decay, 0.0, 1.0)
-        check_in_range("ALIFParams", "decay_adapt", decay_adapt, 0.0, 1.0)
-        for name, value in (("v_th", v_th), ("adapt", adapt), ("v_reset", v_reset)):
-            check_not_nan("ALIFParams", name, value)
-        return cls(*(jnp.asarray(a, dtype) for a in (decay, decay_adapt, v_th, adapt, v_reset)))
+        r"""Decays :math:`e^{-\Delta t/\tau}` from the declared time constants (> 0)."""
+        return params_from_tau(cls, *args, dt=dt, dtype=dtype, **kwargs)
 
 
 class ALIFState(NamedTuple):
-    """Adaptive LIF state: membrane ``v`` and adaptation ``a``."""
+    """Adaptive LIF state: ``v``, adaptation ``a``, refractory ``ref``, spikes ``s``."""
 
     v: jax.Array
     a: jax.Array
+    ref: jax.Array
+    s: jax.Array
 
 
 def alif_init(params: ALIFParams, shape: tuple[int, ...], dtype: Any = jnp.float32) -> ALIFState:
     """Resting state: ``v = 0``, ``a = 0``."""
     del params
-    return ALIFState(jnp.zeros(shape, dtype), jnp.zeros(shape, dtype))
+    return ALIFState(*(jnp.zeros(shape, dtype) for _ in range(4)))
 
 
 @jax.named_scope("jaxspike.alif_step")
@@ -88,8 +93,12 @@ def alif_step(
     reset: Reset = "subtract",
     detach_reset: bool = True,
     surrogate: Surrogate | str = FastSigmoid(),
-    pre_reset: bool = False,
-) -> tuple[ALIFState, Any]:
+    threshold: Threshold = ">=",
+    multi_spike: bool = False,
+    v_min: float | None = None,
+    reset_at: ResetAt = "same_step",
+    refractory: int = 0,
+) -> tuple[ALIFState, jax.Array]:
     """One adaptive LIF step (equations in the module docstring).
 
     Args:
@@ -99,10 +108,18 @@ def alif_step(
         reset: ``"subtract"`` (removes the adapted threshold), ``"zero"`` or ``"none"``.
         detach_reset: stop the gradient through the reset.
         surrogate: surrogate gradient of the spike.
-        pre_reset: also return the membrane before the reset.
+        threshold: ``">="`` (default) or ``">"`` (strict).
+        multi_spike: emit ``floor(v / v_th)`` spikes per step (sinabs).
+        v_min: membrane floor (``None``: none).
+        reset_at: ``"same_step"`` or ``"next_step"`` (snnTorch's ``reset_delay``).
+        refractory: steps a neuron ignores its input after a spike.
+
+    The shared spike-and-reset options are described in
+    :mod:`jaxspike.neurons.reset`. With ``reset_at="next_step"``,
+    ``"subtract"`` removes the adapted threshold of the step the reset acts in.
 
     Returns:
-        ``(state, spikes)``, or ``(state, (spikes, v_pre_reset))`` with ``pre_reset``.
+        ``(state, spikes)``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -112,18 +129,41 @@ def alif_step(
         (1.0, 0.5)
     """
     fn = "alif_step"
-    surrogate = check_options(fn, reset, surrogate)
+    check_state(fn, state, ALIFState, "alif_init")
+    o = check_options(
+        fn,
+        reset,
+        surrogate,
+        detach_reset=detach_reset,
+        threshold=threshold,
+        multi_spike=multi_spike,
+        v_min=v_min,
+        reset_at=reset_at,
+        refractory=refractory,
+    )
     x = check_input(fn, x, state.v)
     p = {k: broadcast_param(fn, k, getattr(params, k), state.v) for k in ALIFParams._fields}
-    v_pre = p["decay"] * state.v + x
     theta = p["v_th"] + p["adapt"] * state.a
-    v, s = fire(
-        v_pre,
-        theta,
-        p["v_reset"],
-        reset=reset,
-        surrogate=surrogate,
-        detach_reset=detach_reset,
+    f = spike_and_reset(
+        lambda v: p["decay"] * v + x, state.v, state.ref, state.s, theta, p["v_reset"], o
     )
-    a = p["decay_adapt"] * state.a + (1.0 - p["decay_adapt"]) * s
-    return ALIFState(v, a), ((s, v_pre) if pre_reset else s)
+    a = p["decay_adapt"] * state.a + (1.0 - p["decay_adapt"]) * f.spikes
+    return ALIFState(f.v, a, f.ref, f.spikes), f.spikes
+
+
+#: Declaration of the adaptive LIF (see :mod:`jaxspike.neurons.declare`).
+ALIF = declare(
+    "alif",
+    ALIFParams,
+    ALIFState,
+    alif_init,
+    alif_step,
+    {
+        "decay": "unit",
+        "decay_adapt": "unit",
+        "v_th": "real",
+        "adapt": "real",
+        "v_reset": "real",
+    },
+    taus={"tau_mem": "decay", "tau_adapt": "decay_adapt"},
+)

@@ -30,13 +30,17 @@ import jax.numpy as jnp
 
 from jaxspike._validate import (
     broadcast_param,
-    check_dt,
-    check_in_range,
     check_input,
-    check_not_nan,
-    check_positive,
 )
-from jaxspike.neurons.reset import Reset, check_options, fire
+from jaxspike.neurons.declare import declare, params_create, params_from_tau
+from jaxspike.neurons.reset import (
+    Reset,
+    ResetAt,
+    Threshold,
+    check_options,
+    check_state,
+    spike_and_reset,
+)
 from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
 
@@ -56,49 +60,25 @@ class CubaLIFParams(NamedTuple):
     v_reset: Any = 0.0
 
     @classmethod
-    def create(
-        cls,
-        decay_syn: Any = 0.8,
-        decay_mem: Any = 0.9,
-        v_th: Any = 1.0,
-        v_reset: Any = 0.0,
-        dtype: Any = jnp.float32,
-    ) -> CubaLIFParams:
-        """Validated constructor: decays must lie in [0, 1]; NaN raises."""
-        check_in_range("CubaLIFParams", "decay_syn", decay_syn, 0.0, 1.0)
-        check_in_range("CubaLIFParams", "decay_mem", decay_mem, 0.0, 1.0)
-        check_not_nan("CubaLIFParams", "v_th", v_th)
-        check_not_nan("CubaLIFParams", "v_reset", v_reset)
-        return cls(*(jnp.asarray(a, dtype) for a in (decay_syn, decay_mem, v_th, v_reset)))
+    def create(cls, *args: Any, dtype: Any = jnp.float32, **kwargs: Any) -> CubaLIFParams:
+        """Validated constructor: fields in order (defaults above), ranges as declared."""
+        return params_create(cls, *args, dtype=dtype, **kwargs)
 
     @classmethod
     def from_tau(
-        cls,
-        tau_syn: Any,
-        tau_mem: Any,
-        dt: float = 1.0,
-        v_th: Any = 1.0,
-        v_reset: Any = 0.0,
-        dtype: Any = jnp.float32,
+        cls, *args: Any, dt: Any = 1.0, dtype: Any = jnp.float32, **kwargs: Any
     ) -> CubaLIFParams:
-        r"""Parameters from time constants (> 0, in the unit of ``dt``).
-
-        The decays are :math:`\alpha = e^{-\Delta t/\tau_{syn}}` and
-        :math:`\beta = e^{-\Delta t/\tau_{mem}}`.
-        """
-        check_positive("CubaLIFParams.from_tau", "tau_syn", tau_syn)
-        check_positive("CubaLIFParams.from_tau", "tau_mem", tau_mem)
-        check_dt("CubaLIFParams.from_tau", dt)
-        a = jnp.exp(-dt / jnp.asarray(tau_syn, dtype))
-        b = jnp.exp(-dt / jnp.asarray(tau_mem, dtype))
-        return cls.create(a, b, v_th, v_reset, dtype)
+        r"""Decays :math:`e^{-\Delta t/\tau}` from the declared time constants (> 0)."""
+        return params_from_tau(cls, *args, dt=dt, dtype=dtype, **kwargs)
 
 
 class CubaLIFState(NamedTuple):
-    """Current-based LIF state: membrane ``v`` and synaptic current ``i``."""
+    """Current-based LIF state: ``v``, synaptic current ``i``, ``ref`` and spikes ``s``."""
 
     v: jax.Array
     i: jax.Array
+    ref: jax.Array
+    s: jax.Array
 
 
 def cuba_lif_init(
@@ -106,7 +86,7 @@ def cuba_lif_init(
 ) -> CubaLIFState:
     """Resting state: ``v = 0``, ``i = 0``."""
     del params
-    return CubaLIFState(jnp.zeros(shape, dtype), jnp.zeros(shape, dtype))
+    return CubaLIFState(*(jnp.zeros(shape, dtype) for _ in range(4)))
 
 
 @jax.named_scope("jaxspike.cuba_lif_step")
@@ -118,8 +98,12 @@ def cuba_lif_step(
     reset: Reset = "subtract",
     detach_reset: bool = True,
     surrogate: Surrogate | str = FastSigmoid(),
-    pre_reset: bool = False,
-) -> tuple[CubaLIFState, Any]:
+    threshold: Threshold = ">=",
+    multi_spike: bool = False,
+    v_min: float | None = None,
+    reset_at: ResetAt = "same_step",
+    refractory: int = 0,
+) -> tuple[CubaLIFState, jax.Array]:
     """One current-based LIF step (equations in the module docstring).
 
     Args:
@@ -129,10 +113,18 @@ def cuba_lif_step(
         reset: ``"subtract"``, ``"zero"`` (to ``v_reset``) or ``"none"``.
         detach_reset: stop the gradient through the reset.
         surrogate: surrogate gradient of the spike.
-        pre_reset: also return the membrane before the reset.
+        threshold: ``">="`` (default) or ``">"`` (strict).
+        multi_spike: emit ``floor(v / v_th)`` spikes per step (sinabs).
+        v_min: membrane floor (``None``: none).
+        reset_at: ``"same_step"`` or ``"next_step"`` (snnTorch's ``reset_delay``).
+        refractory: steps a neuron ignores its input after a spike.
+
+    The shared spike-and-reset options are described in
+    :mod:`jaxspike.neurons.reset`; a refractory neuron keeps
+    integrating its synaptic current.
 
     Returns:
-        ``(state, spikes)``, or ``(state, (spikes, v_pre_reset))`` with ``pre_reset``.
+        ``(state, spikes)``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -143,17 +135,34 @@ def cuba_lif_step(
         (0.800000011920929, 0.800000011920929, 0.0)
     """
     fn = "cuba_lif_step"
-    surrogate = check_options(fn, reset, surrogate)
+    check_state(fn, state, CubaLIFState, "cuba_lif_init")
+    o = check_options(
+        fn,
+        reset,
+        surrogate,
+        detach_reset=detach_reset,
+        threshold=threshold,
+        multi_spike=multi_spike,
+        v_min=v_min,
+        reset_at=reset_at,
+        refractory=refractory,
+    )
     x = check_input(fn, x, state.v)
     p = {k: broadcast_param(fn, k, getattr(params, k), state.v) for k in CubaLIFParams._fields}
     i = p["decay_syn"] * state.i + x
-    v_pre = p["decay_mem"] * state.v + i
-    v, s = fire(
-        v_pre,
-        p["v_th"],
-        p["v_reset"],
-        reset=reset,
-        surrogate=surrogate,
-        detach_reset=detach_reset,
+    f = spike_and_reset(
+        lambda v: p["decay_mem"] * v + i, state.v, state.ref, state.s, p["v_th"], p["v_reset"], o
     )
-    return CubaLIFState(v, i), ((s, v_pre) if pre_reset else s)
+    return CubaLIFState(f.v, i, f.ref, f.spikes), f.spikes
+
+
+#: Declaration of the current-based LIF (see :mod:`jaxspike.neurons.declare`).
+CUBA_LIF = declare(
+    "cuba_lif",
+    CubaLIFParams,
+    CubaLIFState,
+    cuba_lif_init,
+    cuba_lif_step,
+    {"decay_syn": "unit", "decay_mem": "unit", "v_th": "real", "v_reset": "real"},
+    taus={"tau_syn": "decay_syn", "tau_mem": "decay_mem"},
+)

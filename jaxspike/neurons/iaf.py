@@ -24,8 +24,16 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxspike._validate import broadcast_param, check_input, check_not_nan, check_positive
-from jaxspike.neurons.reset import Reset, check_options, fire, refractory_count, refractory_gate
+from jaxspike._validate import broadcast_param, check_input
+from jaxspike.neurons.declare import declare, params_create
+from jaxspike.neurons.reset import (
+    Reset,
+    ResetAt,
+    Threshold,
+    check_options,
+    check_state,
+    spike_and_reset,
+)
 from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
 
@@ -45,33 +53,23 @@ class IFParams(NamedTuple):
     v_min: Any = -math.inf
 
     @classmethod
-    def create(
-        cls,
-        v_th: Any = 1.0,
-        v_reset: Any = 0.0,
-        leak: Any = 0.0,
-        v_min: Any = -math.inf,
-        dtype: Any = jnp.float32,
-    ) -> IFParams:
-        """Validated constructor: arrays of ``dtype``; NaN or a negative leak raise."""
-        check_not_nan("IFParams", "v_th", v_th)
-        check_not_nan("IFParams", "v_reset", v_reset)
-        check_positive("IFParams", "leak", leak, allow_zero=True)
-        check_not_nan("IFParams", "v_min", v_min)
-        return cls(*(jnp.asarray(a, dtype) for a in (v_th, v_reset, leak, v_min)))
+    def create(cls, *args: Any, dtype: Any = jnp.float32, **kwargs: Any) -> IFParams:
+        """Validated constructor: fields in order (defaults above), ranges as declared."""
+        return params_create(cls, *args, dtype=dtype, **kwargs)
 
 
 class IFState(NamedTuple):
-    """Integrate-and-fire state: membrane ``v`` and refractory counter ``ref``."""
+    """Integrate-and-fire state: membrane ``v``, refractory counter ``ref``, spikes ``s``."""
 
     v: jax.Array
     ref: jax.Array
+    s: jax.Array
 
 
 def if_init(params: IFParams, shape: tuple[int, ...], dtype: Any = jnp.float32) -> IFState:
     """Resting state: ``v = 0``, not refractory."""
     del params
-    return IFState(jnp.zeros(shape, dtype), jnp.zeros(shape, dtype))
+    return IFState(*(jnp.zeros(shape, dtype) for _ in range(3)))
 
 
 @jax.named_scope("jaxspike.if_step")
@@ -83,9 +81,12 @@ def if_step(
     reset: Reset = "subtract",
     detach_reset: bool = True,
     surrogate: Surrogate | str = FastSigmoid(),
+    threshold: Threshold = ">=",
+    multi_spike: bool = False,
+    v_min: float | None = None,
+    reset_at: ResetAt = "same_step",
     refractory: int = 0,
-    pre_reset: bool = False,
-) -> tuple[IFState, Any]:
+) -> tuple[IFState, jax.Array]:
     """One integrate-and-fire step (see the module docstring for the equations).
 
     Args:
@@ -95,11 +96,19 @@ def if_step(
         reset: ``"subtract"``, ``"zero"`` (to ``v_reset``) or ``"none"``.
         detach_reset: stop the gradient through the reset.
         surrogate: surrogate gradient of the spike.
+        threshold: ``">="`` (default) or ``">"`` (strict).
+        multi_spike: emit ``floor(v / v_th)`` spikes per step (sinabs).
+        v_min: membrane floor (``None``: none).
+        reset_at: ``"same_step"`` or ``"next_step"`` (snnTorch's ``reset_delay``).
         refractory: steps a neuron ignores its input after a spike.
-        pre_reset: also return the membrane before the reset.
+
+    The shared spike-and-reset options are described in
+    :mod:`jaxspike.neurons.reset`. The option ``v_min`` floors the
+    membrane after integration and after the reset, on top of the parameter
+    ``params.v_min`` (per neuron, after integration only).
 
     Returns:
-        ``(state, spikes)``, or ``(state, (spikes, v_pre_reset))`` with ``pre_reset``.
+        ``(state, spikes)``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -109,23 +118,38 @@ def if_step(
         ([0.0, 1.0], [0.5, 0.5])
     """
     fn = "if_step"
-    surrogate = check_options(fn, reset, surrogate)
+    check_state(fn, state, IFState, "if_init")
+    o = check_options(
+        fn,
+        reset,
+        surrogate,
+        detach_reset=detach_reset,
+        threshold=threshold,
+        multi_spike=multi_spike,
+        v_min=v_min,
+        reset_at=reset_at,
+        refractory=refractory,
+    )
     x = check_input(fn, x, state.v)
     p = {k: broadcast_param(fn, k, getattr(params, k), state.v) for k in IFParams._fields}
-    v = jnp.maximum(state.v + x - p["leak"], p["v_min"])
-    active = None
-    if refractory:
-        v, active = refractory_gate(state.ref, v, state.v)
-    v_pre = v
-    v, s = fire(
-        v,
+    f = spike_and_reset(
+        lambda v: jnp.maximum(v + x - p["leak"], p["v_min"]),
+        state.v,
+        state.ref,
+        state.s,
         p["v_th"],
         p["v_reset"],
-        reset=reset,
-        surrogate=surrogate,
-        detach_reset=detach_reset,
-        active=active,
+        o,
     )
-    ref = refractory_count(state.ref, s, refractory) if refractory else state.ref
-    out = (s, v_pre) if pre_reset else s
-    return IFState(v, ref), out
+    return IFState(f.v, f.ref, f.spikes), f.spikes
+
+
+#: Declaration of the integrate-and-fire neuron (see :mod:`jaxspike.neurons.declare`).
+IF = declare(
+    "if",
+    IFParams,
+    IFState,
+    if_init,
+    if_step,
+    {"v_th": "real", "v_reset": "real", "leak": "nonneg", "v_min": "real"},
+)

@@ -30,11 +30,17 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 
-from jaxspike._validate import broadcast_param, check_dt, check_input, check_not_nan
-from jaxspike.neurons.reset import check_options
-from jaxspike.neurons.spike import spike
+from jaxspike._validate import broadcast_param, check_dt, check_input
+from jaxspike.neurons.declare import declare, params_create
+from jaxspike.neurons.reset import (
+    Reset,
+    ResetAt,
+    Threshold,
+    check_options,
+    check_state,
+    spike_and_reset,
+)
 from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
 #: (a, b, c, d) of the cortical and thalamic cell classes of Izhikevich (2003), Fig. 2.
@@ -84,26 +90,18 @@ class IzhikevichParams(NamedTuple):
         return cls.create(a, b, c, d, dtype=dtype)
 
     @classmethod
-    def create(
-        cls,
-        a: Any = 0.02,
-        b: Any = 0.2,
-        c: Any = -65.0,
-        d: Any = 8.0,
-        v_th: Any = 30.0,
-        dtype: Any = jnp.float32,
-    ) -> IzhikevichParams:
-        """Validated constructor: NaN raises."""
-        for name, value in zip(cls._fields, (a, b, c, d, v_th), strict=True):
-            check_not_nan("IzhikevichParams", name, value)
-        return cls(*(jnp.asarray(x, dtype) for x in (a, b, c, d, v_th)))
+    def create(cls, *args: Any, dtype: Any = jnp.float32, **kwargs: Any) -> IzhikevichParams:
+        """Validated constructor: fields in order (defaults above), ranges as declared."""
+        return params_create(cls, *args, dtype=dtype, **kwargs)
 
 
 class IzhikevichState(NamedTuple):
-    """Izhikevich state: membrane ``v`` (mV) and recovery ``u``."""
+    """Izhikevich state: ``v`` (mV), recovery ``u``, refractory ``ref``, spikes ``s``."""
 
     v: jax.Array
     u: jax.Array
+    ref: jax.Array
+    s: jax.Array
 
 
 def izhikevich_init(
@@ -112,7 +110,8 @@ def izhikevich_init(
     """Resting state of the reference code: ``v = c`` and ``u = b * v``."""
     like = jnp.zeros(shape, dtype)
     v = broadcast_param("izhikevich_init", "c", params.c, like)
-    return IzhikevichState(v, broadcast_param("izhikevich_init", "b", params.b, like) * v)
+    u = broadcast_param("izhikevich_init", "b", params.b, like) * v
+    return IzhikevichState(v, u, like, like)
 
 
 @jax.named_scope("jaxspike.izhikevich_step")
@@ -122,10 +121,15 @@ def izhikevich_step(
     x: jax.Array,
     *,
     dt: Any = 1.0,
+    reset: Reset = "zero",
     detach_reset: bool = True,
     surrogate: Surrogate | str = FastSigmoid(),
-    pre_reset: bool = False,
-) -> tuple[IzhikevichState, Any]:
+    threshold: Threshold = ">=",
+    multi_spike: bool = False,
+    v_min: float | None = None,
+    reset_at: ResetAt = "same_step",
+    refractory: int = 0,
+) -> tuple[IzhikevichState, jax.Array]:
     """One Izhikevich step of ``dt`` ms (equations in the module docstring).
 
     Args:
@@ -133,12 +137,21 @@ def izhikevich_step(
         state: :class:`IzhikevichState` of the same shape as ``x``.
         x: input current for this step.
         dt: step length in ms (> 0).
+        reset: ``"zero"`` (to ``c``, the model's reset; default), ``"subtract"`` or
+            ``"none"``. The recovery jump ``u += d`` comes with every reset.
         detach_reset: stop the gradient through the reset.
         surrogate: surrogate gradient of the spike.
-        pre_reset: also return the membrane before the reset.
+        threshold: ``">="`` (default) or ``">"`` (strict).
+        multi_spike: emit ``floor(v / v_th)`` spikes per step (sinabs).
+        v_min: membrane floor (``None``: none).
+        reset_at: ``"same_step"`` or ``"next_step"`` (snnTorch's ``reset_delay``).
+        refractory: steps a neuron ignores its input after a spike.
+
+    The shared spike-and-reset options are described in
+    :mod:`jaxspike.neurons.reset`.
 
     Returns:
-        ``(state, spikes)``, or ``(state, (spikes, v_pre_reset))`` with ``pre_reset``.
+        ``(state, spikes)``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -148,7 +161,18 @@ def izhikevich_step(
         -58.105
     """
     fn = "izhikevich_step"
-    surrogate = check_options(fn, "zero", surrogate)
+    check_state(fn, state, IzhikevichState, "izhikevich_init")
+    o = check_options(
+        fn,
+        reset,
+        surrogate,
+        detach_reset=detach_reset,
+        threshold=threshold,
+        multi_spike=multi_spike,
+        v_min=v_min,
+        reset_at=reset_at,
+        refractory=refractory,
+    )
     check_dt(fn, dt)
     x = check_input(fn, x, state.v)
     p = {k: broadcast_param(fn, k, getattr(params, k), state.v) for k in IzhikevichParams._fields}
@@ -157,11 +181,23 @@ def izhikevich_step(
     def dv(v: jax.Array) -> jax.Array:
         return 0.04 * v**2 + 5.0 * v + 140.0 - state.u + x
 
-    v_half = state.v + half * dv(state.v)
-    v_pre = v_half + half * dv(v_half)
-    u = state.u + 2 * half * p["a"] * (p["b"] * v_pre - state.u)
-    s = spike(v_pre - p["v_th"], surrogate)
-    r = lax.stop_gradient(s) if detach_reset else s
-    v = v_pre + r * (p["c"] - v_pre)
-    u = u + p["d"] * r
-    return IzhikevichState(v, u), ((s, v_pre) if pre_reset else s)
+    def integrate(v: jax.Array) -> jax.Array:
+        v_half = v + half * dv(v)
+        return v_half + half * dv(v_half)
+
+    f = spike_and_reset(integrate, state.v, state.ref, state.s, p["v_th"], p["c"], o)
+    u = state.u + 2 * half * p["a"] * (p["b"] * f.v_pre - state.u)
+    u = u + p["d"] * f.reset_signal
+    return IzhikevichState(f.v, u, f.ref, f.spikes), f.spikes
+
+
+#: Declaration of the Izhikevich neuron (see :mod:`jaxspike.neurons.declare`).
+IZHIKEVICH = declare(
+    "izhikevich",
+    IzhikevichParams,
+    IzhikevichState,
+    izhikevich_init,
+    izhikevich_step,
+    {"a": "positive", "b": "real", "c": "real", "d": "real", "v_th": "real"},
+    init_fields=("b", "c"),
+)

@@ -23,11 +23,10 @@ import jax.numpy as jnp
 
 from jaxspike._validate import (
     broadcast_param,
-    check_dt,
-    check_in_range,
     check_input,
-    check_positive,
 )
+from jaxspike.neurons.declare import declare, params_create, params_from_tau
+from jaxspike.neurons.reset import check_state
 
 
 class LIParams(NamedTuple):
@@ -40,17 +39,16 @@ class LIParams(NamedTuple):
     decay: Any = 0.9
 
     @classmethod
-    def create(cls, decay: Any = 0.9, dtype: Any = jnp.float32) -> LIParams:
-        """Validated constructor: ``decay`` must lie in [0, 1]."""
-        check_in_range("LIParams", "decay", decay, 0.0, 1.0)
-        return cls(jnp.asarray(decay, dtype))
+    def create(cls, *args: Any, dtype: Any = jnp.float32, **kwargs: Any) -> LIParams:
+        """Validated constructor: fields in order (defaults above), ranges as declared."""
+        return params_create(cls, *args, dtype=dtype, **kwargs)
 
     @classmethod
-    def from_tau(cls, tau_mem: Any, dt: float = 1.0, dtype: Any = jnp.float32) -> LIParams:
-        r"""Parameters with :math:`\beta = e^{-\Delta t/\tau_{mem}}`."""
-        check_positive("LIParams.from_tau", "tau_mem", tau_mem)
-        check_dt("LIParams.from_tau", dt)
-        return cls.create(jnp.exp(-dt / jnp.asarray(tau_mem, dtype)), dtype)
+    def from_tau(
+        cls, *args: Any, dt: Any = 1.0, dtype: Any = jnp.float32, **kwargs: Any
+    ) -> LIParams:
+        r"""Decays :math:`e^{-\Delta t/\tau}` from the declared time constants (> 0)."""
+        return params_from_tau(cls, *args, dt=dt, dtype=dtype, **kwargs)
 
 
 class LIState(NamedTuple):
@@ -84,6 +82,20 @@ def li_step(params: LIParams, state: LIState, x: jax.Array) -> tuple[LIState, ja
         >>> float(v)
         2.0
     """
+    check_state("li_step", state, LIState, "li_init")
     x = check_input("li_step", x, state.v)
     v = broadcast_param("li_step", "decay", params.decay, state.v) * state.v + x
     return LIState(v), v
+
+
+#: Declaration of the leaky integrator (see :mod:`jaxspike.neurons.declare`).
+LI = declare(
+    "li",
+    LIParams,
+    LIState,
+    li_init,
+    li_step,
+    {"decay": "unit"},
+    taus={"tau_mem": "decay"},
+    spiking=False,
+)

@@ -14,10 +14,11 @@ snnTorch ``Leaky``, Spyx ``LIF``). In the order implemented:
 with the decay factor :math:`\beta \in [0, 1]` (``decay``); time is counted in steps and
 :math:`\beta = e^{-\Delta t/\tau}` for a membrane time constant :math:`\tau`
 (:meth:`LIFParams.from_tau`). With ``reset="subtract"`` the subtracted threshold decays
-with the membrane on the next step. ``decay_reset=False`` instead gives the convention of
-seed 003 and snnTorch, where the pre-reset membrane :math:`u_t = \tilde v_t` obeys
-:math:`u_t = \beta u_{t-1} + x_t - v_{th} s_{t-1}`: the step then subtracts
-:math:`v_{th}/\beta`, so that after the next decay exactly :math:`v_{th}` is gone.
+with the membrane on the next step. ``reset_at="next_step"`` instead gives snnTorch's
+``Leaky(reset_delay=True)`` and the soft reset of snnpytorch's ``SpikingNeuronLayer``:
+the stored membrane is the pre-reset :math:`u_t = \tilde v_t` and
+:math:`u_t = \beta u_{t-1} + x_t - v_{th} s_{t-1}` (the threshold removed undecayed).
+``decay_reset=False`` is an alias of it (with ``reset="subtract"``).
 
 **Continuous time** (:func:`ctlif_step`; seed 002, NIR's ``LIF``):
 :math:`\tau\,\dot v = (v_{leak} - v) + R\,(x + I_{bias})`, integrated over one step of
@@ -43,19 +44,22 @@ from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxspike._validate import (
     broadcast_param,
     check_choice,
     check_dt,
-    check_in_range,
     check_input,
-    check_not_nan,
-    check_positive,
-    is_concrete,
 )
-from jaxspike.neurons.reset import Reset, check_options, fire, refractory_count, refractory_gate
+from jaxspike.neurons.declare import declare, params_create, params_from_tau
+from jaxspike.neurons.reset import (
+    Reset,
+    ResetAt,
+    Threshold,
+    check_options,
+    check_state,
+    spike_and_reset,
+)
 from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
 
 
@@ -73,74 +77,30 @@ class LIFParams(NamedTuple):
     v_reset: Any = 0.0
 
     @classmethod
-    def create(
-        cls, decay: Any = 0.9, v_th: Any = 1.0, v_reset: Any = 0.0, dtype: Any = jnp.float32
-    ) -> LIFParams:
-        """Validated constructor: ``decay`` must lie in [0, 1]; NaN raises."""
-        check_in_range("LIFParams", "decay", decay, 0.0, 1.0)
-        check_not_nan("LIFParams", "v_th", v_th)
-        check_not_nan("LIFParams", "v_reset", v_reset)
-        return cls(*(jnp.asarray(a, dtype) for a in (decay, v_th, v_reset)))
+    def create(cls, *args: Any, dtype: Any = jnp.float32, **kwargs: Any) -> LIFParams:
+        """Validated constructor: fields in order (defaults above), ranges as declared."""
+        return params_create(cls, *args, dtype=dtype, **kwargs)
 
     @classmethod
     def from_tau(
-        cls,
-        tau_mem: Any,
-        dt: float = 1.0,
-        v_th: Any = 1.0,
-        v_reset: Any = 0.0,
-        dtype: Any = jnp.float32,
+        cls, *args: Any, dt: Any = 1.0, dtype: Any = jnp.float32, **kwargs: Any
     ) -> LIFParams:
-        r"""Parameters with :math:`\beta = e^{-\Delta t / \tau_{mem}}`."""
-        check_positive("LIFParams.from_tau", "tau_mem", tau_mem)
-        check_dt("LIFParams.from_tau", dt)
-        decay = jnp.exp(-dt / jnp.asarray(tau_mem, dtype))
-        return cls.create(decay, v_th, v_reset, dtype)
+        r"""Decays :math:`e^{-\Delta t/\tau}` from the declared time constants (> 0)."""
+        return params_from_tau(cls, *args, dt=dt, dtype=dtype, **kwargs)
 
 
 class LIFState(NamedTuple):
-    """LIF state: membrane ``v`` and refractory counter ``ref``."""
+    """LIF state: membrane ``v``, refractory counter ``ref``, previous spikes ``s``."""
 
     v: jax.Array
     ref: jax.Array
+    s: jax.Array
 
 
 def lif_init(params: Any, shape: tuple[int, ...], dtype: Any = jnp.float32) -> LIFState:
     """Resting state: ``v = 0``, not refractory (for :func:`lif_step` and :func:`ctlif_step`)."""
     del params
-    return LIFState(jnp.zeros(shape, dtype), jnp.zeros(shape, dtype))
-
-
-def _spike_and_reset(
-    fn: str,
-    v: jax.Array,
-    state: LIFState,
-    v_th: jax.Array,
-    v_reset: jax.Array,
-    *,
-    reset: Reset,
-    detach_reset: bool,
-    surrogate: Surrogate,
-    refractory: int,
-    pre_reset: bool,
-    subtract: jax.Array | None = None,
-) -> tuple[LIFState, Any]:
-    active = None
-    if refractory:
-        v, active = refractory_gate(state.ref, v, state.v)
-    v_pre = v
-    v, s = fire(
-        v,
-        v_th,
-        v_reset,
-        reset=reset,
-        surrogate=surrogate,
-        detach_reset=detach_reset,
-        subtract=subtract,
-        active=active,
-    )
-    ref = refractory_count(state.ref, s, refractory) if refractory else state.ref
-    return LIFState(v, ref), ((s, v_pre) if pre_reset else s)
+    return LIFState(*(jnp.zeros(shape, dtype) for _ in range(3)))
 
 
 @jax.named_scope("jaxspike.lif_step")
@@ -152,10 +112,13 @@ def lif_step(
     reset: Reset = "subtract",
     detach_reset: bool = True,
     surrogate: Surrogate | str = FastSigmoid(),
+    threshold: Threshold = ">=",
+    multi_spike: bool = False,
+    v_min: float | None = None,
+    reset_at: ResetAt = "same_step",
     refractory: int = 0,
     decay_reset: bool = True,
-    pre_reset: bool = False,
-) -> tuple[LIFState, Any]:
+) -> tuple[LIFState, jax.Array]:
     """One multiplicative-decay LIF step (equations in the module docstring).
 
     Args:
@@ -165,49 +128,51 @@ def lif_step(
         reset: ``"subtract"``, ``"zero"`` (to ``v_reset``) or ``"none"``.
         detach_reset: stop the gradient through the reset.
         surrogate: surrogate gradient of the spike.
+        threshold: ``">="`` (default) or ``">"`` (strict).
+        multi_spike: emit ``floor(v / v_th)`` spikes per step (sinabs).
+        v_min: membrane floor (``None``: none).
+        reset_at: ``"same_step"`` or ``"next_step"`` (snnTorch's ``reset_delay``).
         refractory: steps a neuron ignores its input after a spike.
-        decay_reset: with ``reset="subtract"``, False subtracts ``v_th / decay`` so the
-            pre-reset membrane follows seed 003's / snnTorch's equation.
-        pre_reset: also return the membrane before the reset.
+        decay_reset: alias kept for compatibility: ``False`` is
+            ``reset_at="next_step"`` when ``reset="subtract"`` (and changes nothing
+            for the other resets, as before).
+
+    The shared options are described in :mod:`jaxspike.neurons.reset`; the pre-reset
+    membrane is available through :func:`~jaxspike.neurons.step_with_trace`.
 
     Returns:
-        ``(state, spikes)``, or ``(state, (spikes, v_pre_reset))`` with ``pre_reset``.
+        ``(state, spikes)``.
 
     Example:
         >>> import jax.numpy as jnp
         >>> p = LIFParams(decay=0.5, v_th=1.0)
-        >>> state, s = lif_step(p, LIFState(jnp.asarray(1.0), jnp.asarray(0.0)),
-        ...                     jnp.asarray(0.75))
+        >>> state, s = lif_step(p, lif_init(p, ()), jnp.asarray(1.25))
         >>> float(s), float(state.v)
         (1.0, 0.25)
     """
     fn = "lif_step"
-    surrogate = check_options(fn, reset, surrogate)
+    check_state(fn, state, LIFState, "lif_init")
+    if not isinstance(decay_reset, bool):
+        raise TypeError(f"{fn}: decay_reset must be a bool, got {decay_reset!r}.")
+    if not decay_reset and reset == "subtract":
+        reset_at = "next_step"
+    o = check_options(
+        fn,
+        reset,
+        surrogate,
+        detach_reset=detach_reset,
+        threshold=threshold,
+        multi_spike=multi_spike,
+        v_min=v_min,
+        reset_at=reset_at,
+        refractory=refractory,
+    )
     x = check_input(fn, x, state.v)
     decay = broadcast_param(fn, "decay", params.decay, state.v)
     v_th = broadcast_param(fn, "v_th", params.v_th, state.v)
     v_reset = broadcast_param(fn, "v_reset", params.v_reset, state.v)
-    subtract = None
-    if not decay_reset and reset == "subtract":
-        if is_concrete(params.decay) and np.any(np.asarray(params.decay) == 0):
-            raise ValueError(
-                f"{fn}: decay_reset=False subtracts v_th / decay, so decay must be > 0, "
-                f"got {params.decay!r}; use decay_reset=True for decay = 0."
-            )
-        subtract = v_th / decay
-    return _spike_and_reset(
-        fn,
-        decay * state.v + x,
-        state,
-        v_th,
-        v_reset,
-        reset=reset,
-        detach_reset=detach_reset,
-        surrogate=surrogate,
-        refractory=refractory,
-        pre_reset=pre_reset,
-        subtract=subtract,
-    )
+    f = spike_and_reset(lambda v: decay * v + x, state.v, state.ref, state.s, v_th, v_reset, o)
+    return LIFState(f.v, f.ref, f.spikes), f.spikes
 
 
 class CTLIFParams(NamedTuple):
@@ -230,22 +195,9 @@ class CTLIFParams(NamedTuple):
     v_reset: Any = 0.0
 
     @classmethod
-    def create(
-        cls,
-        tau_mem: Any = 20.0,
-        v_leak: Any = 0.0,
-        r: Any = 1.0,
-        i_bias: Any = 0.0,
-        v_th: Any = 1.0,
-        v_reset: Any = 0.0,
-        dtype: Any = jnp.float32,
-    ) -> CTLIFParams:
-        """Validated constructor: ``tau_mem > 0``; NaN raises."""
-        check_positive("CTLIFParams", "tau_mem", tau_mem)
-        values = (tau_mem, v_leak, r, i_bias, v_th, v_reset)
-        for name, value in zip(cls._fields, values, strict=True):
-            check_not_nan("CTLIFParams", name, value)
-        return cls(*(jnp.asarray(a, dtype) for a in values))
+    def create(cls, *args: Any, dtype: Any = jnp.float32, **kwargs: Any) -> CTLIFParams:
+        """Validated constructor: fields in order (defaults above), ranges as declared."""
+        return params_create(cls, *args, dtype=dtype, **kwargs)
 
 
 ctlif_init = lif_init
@@ -262,9 +214,12 @@ def ctlif_step(
     reset: Reset = "zero",
     detach_reset: bool = True,
     surrogate: Surrogate | str = FastSigmoid(),
+    threshold: Threshold = ">=",
+    multi_spike: bool = False,
+    v_min: float | None = None,
+    reset_at: ResetAt = "same_step",
     refractory: int = 0,
-    pre_reset: bool = False,
-) -> tuple[LIFState, Any]:
+) -> tuple[LIFState, jax.Array]:
     """One continuous-time LIF step of length ``dt`` (equations in the module docstring).
 
     Args:
@@ -276,11 +231,17 @@ def ctlif_step(
         reset: ``"zero"`` (to ``v_reset``, default), ``"subtract"`` or ``"none"``.
         detach_reset: stop the gradient through the reset.
         surrogate: surrogate gradient of the spike.
+        threshold: ``">="`` (default) or ``">"`` (strict).
+        multi_spike: emit ``floor(v / v_th)`` spikes per step (sinabs).
+        v_min: membrane floor (``None``: none).
+        reset_at: ``"same_step"`` or ``"next_step"`` (snnTorch's ``reset_delay``).
         refractory: steps a neuron ignores its input after a spike.
-        pre_reset: also return the membrane before the reset.
+
+    The shared spike-and-reset options are described in
+    :mod:`jaxspike.neurons.reset`.
 
     Returns:
-        ``(state, spikes)``, or ``(state, (spikes, v_pre_reset))`` with ``pre_reset``.
+        ``(state, spikes)``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -290,26 +251,58 @@ def ctlif_step(
         0.55
     """
     fn = "ctlif_step"
-    surrogate = check_options(fn, reset, surrogate)
+    check_state(fn, state, LIFState, "ctlif_init")
+    o = check_options(
+        fn,
+        reset,
+        surrogate,
+        detach_reset=detach_reset,
+        threshold=threshold,
+        multi_spike=multi_spike,
+        v_min=v_min,
+        reset_at=reset_at,
+        refractory=refractory,
+    )
     check_choice(fn, "method", method, ("exact", "euler"))
     check_dt(fn, dt)
     x = check_input(fn, x, state.v)
     p = {k: broadcast_param(fn, k, getattr(params, k), state.v) for k in CTLIFParams._fields}
     ratio = jnp.asarray(dt, state.v.dtype) / p["tau_mem"]
     v_inf = p["v_leak"] + p["r"] * (x + p["i_bias"])
-    if method == "euler":
-        v = state.v + ratio * (v_inf - state.v)
-    else:
-        v = v_inf + (state.v - v_inf) * jnp.exp(-ratio)
-    return _spike_and_reset(
-        fn,
-        v,
-        state,
-        p["v_th"],
-        p["v_reset"],
-        reset=reset,
-        detach_reset=detach_reset,
-        surrogate=surrogate,
-        refractory=refractory,
-        pre_reset=pre_reset,
-    )
+
+    def integrate(v: jax.Array) -> jax.Array:
+        if method == "euler":
+            return v + ratio * (v_inf - v)
+        return v_inf + (v - v_inf) * jnp.exp(-ratio)
+
+    f = spike_and_reset(integrate, state.v, state.ref, state.s, p["v_th"], p["v_reset"], o)
+    return LIFState(f.v, f.ref, f.spikes), f.spikes
+
+
+#: Declaration of the multiplicative-decay LIF (see :mod:`jaxspike.neurons.declare`).
+LIF = declare(
+    "lif",
+    LIFParams,
+    LIFState,
+    lif_init,
+    lif_step,
+    {"decay": "unit", "v_th": "real", "v_reset": "real"},
+    taus={"tau_mem": "decay"},
+)
+
+#: Declaration of the continuous-time LIF.
+CTLIF = declare(
+    "ctlif",
+    CTLIFParams,
+    LIFState,
+    ctlif_init,
+    ctlif_step,
+    {
+        "tau_mem": "positive",
+        "v_leak": "real",
+        "r": "real",
+        "i_bias": "real",
+        "v_th": "real",
+        "v_reset": "real",
+    },
+)

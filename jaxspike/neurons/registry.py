@@ -6,33 +6,41 @@ import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from jaxspike.neurons.alif import ALIFParams, alif_init, alif_step
-from jaxspike.neurons.cuba_lif import CubaLIFParams, cuba_lif_init, cuba_lif_step
-from jaxspike.neurons.iaf import IFParams, if_init, if_step
-from jaxspike.neurons.izhikevich import IzhikevichParams, izhikevich_init, izhikevich_step
-from jaxspike.neurons.li import LIParams, li_init, li_step
-from jaxspike.neurons.lif import CTLIFParams, LIFParams, ctlif_step, lif_init, lif_step
+from jaxspike.neurons.adlif import ADLIF
+from jaxspike.neurons.alif import ALIF
+from jaxspike.neurons.cuba_lif import CUBA_LIF
+from jaxspike.neurons.declare import NeuronModel
+from jaxspike.neurons.iaf import IF
+from jaxspike.neurons.izhikevich import IZHIKEVICH
+from jaxspike.neurons.li import LI
+from jaxspike.neurons.lif import CTLIF, LIF
+
+#: Every neuron family, by name: the one registry (functional core, NNX and Linen
+#: wrappers, :func:`create_neuron` and the NIR importer all read it).
+NEURONS: dict[str, NeuronModel] = {}
 
 
-class NeuronModel(NamedTuple):
-    """A neuron family: its parameter type, ``init`` and ``step`` functions."""
+def register(model: NeuronModel, *, replace: bool = False) -> NeuronModel:
+    """Add a declared family (from :func:`jaxspike.neurons.declare`) to :data:`NEURONS`.
 
-    params_cls: type
-    init: Callable[..., Any]
-    step: Callable[..., Any]
-    spiking: bool = True
+    Raises:
+        TypeError: ``model`` is not a :class:`NeuronModel` with a name.
+        ValueError: the name is taken (pass ``replace=True`` to re-register).
+    """
+    if not isinstance(model, NeuronModel) or not model.name:
+        raise TypeError(
+            f"register: expected a NeuronModel from declare(...), got {type(model).__name__}."
+        )
+    if model.name in NEURONS and not replace and NEURONS[model.name] is not model:
+        raise ValueError(
+            f"register: a neuron named {model.name!r} exists; pass replace=True to replace it."
+        )
+    NEURONS[model.name] = model
+    return model
 
 
-#: Every neuron family of the functional core, by name.
-NEURONS: dict[str, NeuronModel] = {
-    "if": NeuronModel(IFParams, if_init, if_step),
-    "lif": NeuronModel(LIFParams, lif_init, lif_step),
-    "ctlif": NeuronModel(CTLIFParams, lif_init, ctlif_step),
-    "cuba_lif": NeuronModel(CubaLIFParams, cuba_lif_init, cuba_lif_step),
-    "alif": NeuronModel(ALIFParams, alif_init, alif_step),
-    "li": NeuronModel(LIParams, li_init, li_step, spiking=False),
-    "izhikevich": NeuronModel(IzhikevichParams, izhikevich_init, izhikevich_step),
-}
+for _model in (IF, LIF, CTLIF, CUBA_LIF, ALIF, ADLIF, LI, IZHIKEVICH):
+    register(_model)
 
 _LEAK_MODES = {"multiplicative": "lif", "continuous": "ctlif", "subtractive": "if"}
 
@@ -55,7 +63,7 @@ def create_neuron(name: str, *, leak_mode: str | None = None, **kwargs: Any) -> 
 
     Args:
         name: one of :data:`NEURONS` (``"if"``, ``"lif"``, ``"ctlif"``, ``"cuba_lif"``,
-            ``"alif"``, ``"li"``, ``"izhikevich"``).
+            ``"alif"``, ``"adlif"``, ``"li"``, ``"izhikevich"``, or a registered one).
         leak_mode: for ``name="lif"`` only: ``"multiplicative"`` (default),
             ``"continuous"`` (a :func:`ctlif_step` neuron) or ``"subtractive"`` (an
             :func:`if_step` neuron with a constant ``leak``).

@@ -9,6 +9,7 @@ functional core.
 """
 
 # ANN-to-SNN conversion builds these layers, so it is imported last.
+from jaxspike.nnx._cells import AdLIFCell as AdLIFCell
 from jaxspike.nnx._cells import ALIFCell as ALIFCell
 from jaxspike.nnx._cells import CTLIFCell as CTLIFCell
 from jaxspike.nnx._cells import CubaLIFCell as CubaLIFCell
@@ -19,6 +20,7 @@ from jaxspike.nnx._cells import LICell as LICell
 from jaxspike.nnx._cells import LIFCell as LIFCell
 from jaxspike.nnx._cells import NeuronCell as NeuronCell
 from jaxspike.nnx._cells import SpikingCell as SpikingCell
+from jaxspike.nnx._cells import cell_class as cell_class
 from jaxspike.nnx._compose import Sequential as Sequential
 from jaxspike.nnx._compose import Streaming as Streaming
 from jaxspike.nnx._compose import TimeDistributed as TimeDistributed
@@ -34,12 +36,14 @@ from jaxspike.nnx._layers import IF as IF
 from jaxspike.nnx._layers import LI as LI
 from jaxspike.nnx._layers import LIF as LIF
 from jaxspike.nnx._layers import RNN as RNN
+from jaxspike.nnx._layers import AdLIF as AdLIF
 from jaxspike.nnx._layers import CubaLIF as CubaLIF
 from jaxspike.nnx._layers import Izhikevich as Izhikevich
 from jaxspike.nnx._layers import NeuronState as NeuronState
 from jaxspike.nnx._layers import RecurrentCell as RecurrentCell
 from jaxspike.nnx._layers import RecurrentState as RecurrentState
 from jaxspike.nnx._layers import Trace as Trace
+from jaxspike.nnx._layers import layer_class as layer_class
 from jaxspike.nnx._parallel import data_mesh as data_mesh
 from jaxspike.nnx._parallel import replicate as replicate
 from jaxspike.nnx._parallel import shard_batch as shard_batch
@@ -54,6 +58,8 @@ from jaxspike.nnx._train import train_step as train_step
 from jaxspike.nnx import convert as convert
 
 __all__ = [
+    "cell_class",
+    "layer_class",
     "convert",
     "Delay",
     "DelayCell",
@@ -75,6 +81,8 @@ __all__ = [
     "CubaLIFCell",
     "Fixed",
     "IFCell",
+    "AdLIF",
+    "AdLIFCell",
     "Izhikevich",
     "IzhikevichCell",
     "LICell",

@@ -14,7 +14,8 @@ of learnable ones) and the step is ``functools.partial(<model>_step, params, **o
 from __future__ import annotations
 
 import functools
-import math
+import inspect
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxspike._layer import spec as _specs
-from jaxspike.neurons.surrogates import FastSigmoid, Surrogate
+from jaxspike._validate import check_dt
 
 StepFn = Callable[[Any, jax.Array], tuple[Any, jax.Array]]
 
@@ -70,10 +71,10 @@ class SpikingCell(nnx.RNNCellBase):
 
 
 class NeuronCell(SpikingCell):
-    """A cell for one neuron family of :data:`jaxspike.NEURONS` (shared implementation).
+    r"""A cell for one neuron family of :data:`jaxspike.NEURONS` (shared implementation).
 
-    Use the named subclasses (:class:`LIFCell`, ...); their arguments are documented
-    here once.
+    Use the named classes (:class:`LIFCell`, ... or :func:`cell_class` for a family you
+    registered); their arguments are documented here once.
 
     Args:
         num_features: number of neurons on the last axis.
@@ -81,9 +82,13 @@ class NeuronCell(SpikingCell):
         params: initial value of every ``<Model>Params`` field: a number (shared), an
             array of shape ``(num_features,)`` (per neuron) or an initializer
             ``init(key, shape, dtype)`` (per neuron, drawn from ``rngs.params()``).
+            Concrete values are checked against the family's declared ranges.
         options: keyword options of ``<model>_step`` (``reset``, ``surrogate``, ...).
-        learn: names of the parameters to train (``nnx.Param``); the others are
-            :class:`Fixed`.
+        taus: time constants given instead of their decay fields (``{"tau_mem": 10.0}``);
+            the decay is :math:`e^{-\Delta t/\tau}` exactly.
+        tau_dt: the step length :math:`\Delta t` of those time constants.
+        learn: names of the parameters (or given time constants) to train
+            (``nnx.Param``); the others are :class:`Fixed`.
         per_neuron: ``True`` gives every learnable parameter one value per neuron; a
             sequence of names chooses them one by one (learnable or not).
         num_feature_axes: trailing axes of the input that are neurons, for
@@ -101,6 +106,8 @@ class NeuronCell(SpikingCell):
         params: dict[str, Any],
         options: dict[str, Any],
         *,
+        taus: dict[str, Any] | None = None,
+        tau_dt: float = 1.0,
         learn: Sequence[str] | str = (),
         per_neuron: bool | Sequence[str] = False,
         num_feature_axes: int = 1,
@@ -115,26 +122,38 @@ class NeuronCell(SpikingCell):
             raise ValueError(
                 f"{owner}: num_feature_axes must be an int >= 1, got {num_feature_axes!r}."
             )
+        decl = _specs.SPECS[model]
+        taus = dict(taus or {})
+        euler = options.get("method") == "euler"
+        dt = options["dt"] if euler else tau_dt
+        if taus:
+            check_dt(owner, tau_dt)
         self.num_features = num_features
         self._num_feature_axes = num_feature_axes
         self.model = model
         self.dtype = dtype
         self.param_dtype = param_dtype
         self.options = tuple(options.items())
-        slots, per = _specs.plan(owner, model, learn, per_neuron)
+        slots, per = _specs.plan(
+            owner, model, learn, per_neuron, taus=tuple(taus), dt=dt, euler=euler
+        )
         self.slots = slots
+        kinds = dict(decl.constraints)
+        values = {**params, **taus}
         for slot in slots:
-            key = rngs.params() if (rngs is not None and callable(params[slot.field])) else None
-            value = _specs.initial_value(
+            value = values[slot.source]
+            key = rngs.params() if (rngs is not None and callable(value)) else None
+            stored = _specs.initial_value(
                 owner,
                 slot,
-                params[slot.field],
+                value,
                 num_features=num_features,
                 per_neuron=slot.field in per,
                 param_dtype=param_dtype,
                 key=key,
+                kinds=kinds,
             )
-            setattr(self, slot.attr, nnx.Param(value) if slot.learnable else Fixed(value))
+            setattr(self, slot.attr, nnx.Param(stored) if slot.learnable else Fixed(stored))
 
     def neuron_params(self) -> Any:
         """The functional ``<Model>Params`` for the current parameter values."""
@@ -169,7 +188,97 @@ class NeuronCell(SpikingCell):
         return _specs.SPECS[self.model].init(self.neuron_params(), shape, dtype)
 
 
-class IFCell(NeuronCell):
+_COMMON = (
+    ("learn", (), "Sequence[str] | str"),
+    ("per_neuron", False, "bool | Sequence[str]"),
+    ("num_feature_axes", 1, "int"),
+    ("dtype", None, "Any"),
+    ("param_dtype", jnp.float32, "Any"),
+    ("rngs", None, "nnx.Rngs | None"),
+)
+
+
+def cell_class(model: str, name: str | None = None, doc: str | None = None) -> type[NeuronCell]:
+    """Generate the NNX cell of a registered family, with an explicit signature.
+
+    The signature is ``(num_features, *, <every Params field>, <every time constant of
+    the declaration> (None), dt (when the family has time constants and no ``dt``
+    option), <every step option>, learn, per_neuron, num_feature_axes, dtype,
+    param_dtype, rngs)``, with the defaults of the declaration and the step. A step
+    option named like a field (IF's ``v_min``) is left to the field.
+
+    Example:
+        >>> import inspect
+        >>> list(inspect.signature(cell_class("lif")).parameters)[:6]
+        ['num_features', 'decay', 'v_th', 'v_reset', 'tau_mem', 'dt']
+    """
+    decl = _specs.SPECS[model]
+    fields = dict(decl.params_cls._field_defaults)  # type: ignore[attr-defined]
+    taus = [t for t, _ in decl.taus]
+    options = {
+        p.name: p.default
+        for p in inspect.signature(decl.step).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in fields
+    }
+    kw = inspect.Parameter.KEYWORD_ONLY
+    sig_params = [
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        inspect.Parameter(
+            "num_features", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="int"
+        ),
+    ]
+    sig_params += [inspect.Parameter(f, kw, default=d, annotation="Any") for f, d in fields.items()]
+    sig_params += [inspect.Parameter(t, kw, default=None, annotation="Any") for t in taus]
+    own_dt = bool(taus) and "dt" not in options
+    if own_dt:
+        sig_params.append(inspect.Parameter("dt", kw, default=1.0, annotation="float"))
+    sig_params += [inspect.Parameter(o, kw, default=d) for o, d in options.items()]
+    sig_params += [inspect.Parameter(n, kw, default=d, annotation=a) for n, d, a in _COMMON]
+    signature = inspect.Signature(sig_params)
+    cls_name = name or f"{model.title().replace('_', '')}Cell"
+
+    def __init__(self: NeuronCell, *args: Any, **kwargs: Any) -> None:
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as err:
+            raise TypeError(f"{type(self).__name__}: {err}") from None
+        bound.apply_defaults()
+        a = bound.arguments
+        given = {}
+        for tau, field in decl.taus:
+            if a[tau] is not None:
+                if field in kwargs:
+                    raise ValueError(
+                        f"{type(self).__name__}: give {tau} or {field}, not both "
+                        f"(got {tau}={a[tau]!r} and {field}={a[field]!r})."
+                    )
+                given[tau] = a[tau]
+        NeuronCell.__init__(
+            self,
+            a["num_features"],
+            model,
+            {f: a[f] for f in fields},
+            {o: a[o] for o in options},
+            taus=given,
+            tau_dt=a["dt"] if own_dt else 1.0,
+            **{n: a[n] for n, _, _ in _COMMON},
+        )
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    body = {
+        "__init__": __init__,
+        "model": model,
+        "__signature__": signature.replace(parameters=sig_params[1:]),
+        "__doc__": doc,
+        "__module__": __name__,
+        "__qualname__": cls_name,
+    }
+    return types.new_class(cls_name, (NeuronCell,), exec_body=lambda ns: ns.update(body))
+
+
+IFCell = cell_class(
+    "if",
+    "IFCell",
     """Integrate-and-fire cell (:func:`jaxspike.if_step`); arguments as :class:`NeuronCell`.
 
     Example:
@@ -178,31 +287,15 @@ class IFCell(NeuronCell):
         >>> carry, s = cell(cell.initialize_carry((1, 2)), jnp.asarray([[0.5, 1.5]]))
         >>> s.tolist()
         [[0.0, 1.0]]
-    """
-
-    def __init__(
-        self,
-        num_features: int,
-        *,
-        v_th: Any = 1.0,
-        v_reset: Any = 0.0,
-        leak: Any = 0.0,
-        v_min: Any = -math.inf,
-        reset: str = "subtract",
-        detach_reset: bool = True,
-        surrogate: Surrogate | str = FastSigmoid(),
-        refractory: int = 0,
-        **kwargs: Any,
-    ):
-        params = dict(v_th=v_th, v_reset=v_reset, leak=leak, v_min=v_min)
-        options = dict(
-            reset=reset, detach_reset=detach_reset, surrogate=surrogate, refractory=refractory
-        )
-        super().__init__(num_features, "if", params, options, **kwargs)
-
-
-class LIFCell(NeuronCell):
+    """,
+)
+LIFCell = cell_class(
+    "lif",
+    "LIFCell",
     """Multiplicative-decay LIF cell (:func:`jaxspike.lif_step`); see :class:`NeuronCell`.
+
+    ``tau_mem=`` (with ``dt=``) replaces ``decay`` by :math:`e^{-dt/\\tau_{mem}}`;
+    ``learn="tau_mem"`` trains it in log-τ.
 
     Example:
         >>> import jax.numpy as jnp
@@ -210,144 +303,51 @@ class LIFCell(NeuronCell):
         >>> carry, s = cell(cell.initialize_carry((3,)), jnp.asarray([0.5, 1.0, 2.0]))
         >>> s.tolist(), cell.decay_logit.shape
         ([0.0, 1.0, 1.0], (3,))
-    """
-
-    def __init__(
-        self,
-        num_features: int,
-        *,
-        decay: Any = 0.9,
-        v_th: Any = 1.0,
-        v_reset: Any = 0.0,
-        reset: str = "subtract",
-        detach_reset: bool = True,
-        surrogate: Surrogate | str = FastSigmoid(),
-        refractory: int = 0,
-        decay_reset: bool = True,
-        **kwargs: Any,
-    ):
-        params = dict(decay=decay, v_th=v_th, v_reset=v_reset)
-        options = dict(
-            reset=reset,
-            detach_reset=detach_reset,
-            surrogate=surrogate,
-            refractory=refractory,
-            decay_reset=decay_reset,
-        )
-        super().__init__(num_features, "lif", params, options, **kwargs)
-
-
-class CTLIFCell(NeuronCell):
+    """,
+)
+CTLIFCell = cell_class(
+    "ctlif",
+    "CTLIFCell",
     """Continuous-time LIF cell (:func:`jaxspike.ctlif_step`); see :class:`NeuronCell`.
 
-    A learnable ``tau_mem`` is stored as ``tau_mem_log``.
-    """
+    A learnable ``tau_mem`` is stored as ``tau_mem_log`` (``method="exact"``) or as
+    ``tau_mem_excess`` with :math:`\\tau = dt + \\mathrm{softplus}(p)` (``"euler"``).
+    """,
+)
+CubaLIFCell = cell_class(
+    "cuba_lif",
+    "CubaLIFCell",
+    """Current-based LIF cell (:func:`jaxspike.cuba_lif_step`); see :class:`NeuronCell`.
 
-    def __init__(
-        self,
-        num_features: int,
-        *,
-        tau_mem: Any = 20.0,
-        v_leak: Any = 0.0,
-        r: Any = 1.0,
-        i_bias: Any = 0.0,
-        v_th: Any = 1.0,
-        v_reset: Any = 0.0,
-        dt: float = 1.0,
-        method: str = "exact",
-        reset: str = "zero",
-        detach_reset: bool = True,
-        surrogate: Surrogate | str = FastSigmoid(),
-        refractory: int = 0,
-        **kwargs: Any,
-    ):
-        params = dict(tau_mem=tau_mem, v_leak=v_leak, r=r, i_bias=i_bias, v_th=v_th)
-        params["v_reset"] = v_reset
-        options = dict(
-            dt=dt,
-            method=method,
-            reset=reset,
-            detach_reset=detach_reset,
-            surrogate=surrogate,
-            refractory=refractory,
-        )
-        super().__init__(num_features, "ctlif", params, options, **kwargs)
+    ``tau_syn=``/``tau_mem=`` (with ``dt=``) replace ``decay_syn``/``decay_mem``.
+    """,
+)
+ALIFCell = cell_class(
+    "alif",
+    "ALIFCell",
+    """Adaptive LIF cell (:func:`jaxspike.alif_step`); see :class:`NeuronCell`.
 
-
-class CubaLIFCell(NeuronCell):
-    """Current-based LIF cell (:func:`jaxspike.cuba_lif_step`); see :class:`NeuronCell`."""
-
-    def __init__(
-        self,
-        num_features: int,
-        *,
-        decay_syn: Any = 0.8,
-        decay_mem: Any = 0.9,
-        v_th: Any = 1.0,
-        v_reset: Any = 0.0,
-        reset: str = "subtract",
-        detach_reset: bool = True,
-        surrogate: Surrogate | str = FastSigmoid(),
-        **kwargs: Any,
-    ):
-        params = dict(decay_syn=decay_syn, decay_mem=decay_mem, v_th=v_th, v_reset=v_reset)
-        options = dict(reset=reset, detach_reset=detach_reset, surrogate=surrogate)
-        super().__init__(num_features, "cuba_lif", params, options, **kwargs)
-
-
-class ALIFCell(NeuronCell):
-    """Adaptive LIF cell (:func:`jaxspike.alif_step`); see :class:`NeuronCell`."""
-
-    def __init__(
-        self,
-        num_features: int,
-        *,
-        decay: Any = 0.9,
-        decay_adapt: Any = 0.99,
-        v_th: Any = 1.0,
-        adapt: Any = 0.2,
-        v_reset: Any = 0.0,
-        reset: str = "subtract",
-        detach_reset: bool = True,
-        surrogate: Surrogate | str = FastSigmoid(),
-        **kwargs: Any,
-    ):
-        params = dict(decay=decay, decay_adapt=decay_adapt, v_th=v_th, adapt=adapt)
-        params["v_reset"] = v_reset
-        options = dict(reset=reset, detach_reset=detach_reset, surrogate=surrogate)
-        super().__init__(num_features, "alif", params, options, **kwargs)
-
-
-class LICell(NeuronCell):
+    ``tau_mem=``/``tau_adapt=`` (with ``dt=``) replace ``decay``/``decay_adapt``.
+    """,
+)
+LICell = cell_class(
+    "li",
+    "LICell",
     """Leaky-integrator readout cell (:func:`jaxspike.li_step`); outputs the membrane.
 
-    Arguments as :class:`NeuronCell`.
-    """
-
-    def __init__(self, num_features: int, *, decay: Any = 0.9, **kwargs: Any):
-        super().__init__(num_features, "li", dict(decay=decay), {}, **kwargs)
-
-
-class IzhikevichCell(NeuronCell):
+    Arguments as :class:`NeuronCell`; ``tau_mem=`` (with ``dt=``) replaces ``decay``.
+    """,
+)
+IzhikevichCell = cell_class(
+    "izhikevich",
+    "IzhikevichCell",
     """Izhikevich cell (:func:`jaxspike.izhikevich_step`); see :class:`NeuronCell`.
 
     Defaults are the regular-spiking preset; ``a`` is stored as ``a_log`` if learned.
-    """
-
-    def __init__(
-        self,
-        num_features: int,
-        *,
-        a: Any = 0.02,
-        b: Any = 0.2,
-        c: Any = -65.0,
-        d: Any = 8.0,
-        v_th: Any = 30.0,
-        dt: float = 1.0,
-        detach_reset: bool = True,
-        surrogate: Surrogate | str = FastSigmoid(),
-        **kwargs: Any,
-    ):
-        params = dict(a=a, b=b, c=c, d=d, v_th=v_th)
-        options = dict(dt=dt, detach_reset=detach_reset, surrogate=surrogate)
-        super().__init__(num_features, "izhikevich", params, options, **kwargs)
+    """,
+)
+AdLIFCell = cell_class(
+    "adlif",
+    "AdLIFCell",
+    """adLIF cell (:func:`jaxspike.neurons.adlif_step`); see :class:`NeuronCell`.""",
+)

@@ -429,7 +429,7 @@ class Streaming(nnx.Module):
         >>> [online(jnp.full((1, 1, 2), 0.75))[0, 0, 0].tolist() for _ in range(4)]
         [0.0, 1.0, 0.0, 1.0]
         >>> [v.shape for v in jax.tree.leaves(nnx.state(online, NeuronState))]
-        [(1, 2), (1, 2)]
+        [(1, 2), (1, 2), (1, 2)]
     """
 
     def __init__(self, model: nnx.Module):

@@ -11,6 +11,8 @@ Inputs are ``[B, T, *neurons, F]`` (``[T, B, ...]`` with ``time_major=True``): d
 from __future__ import annotations
 
 import contextvars
+import inspect
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -65,15 +67,14 @@ class RecurrentCell(SpikingCell):
         n = cell.num_features
         self.kernel = nnx.Param(kernel_init(rngs.params(), (n, n), param_dtype))
 
-    def step_fn(self, *, forward_mode: bool = False, pre_reset: bool = False) -> StepFn:
+    def step_fn(self, *, forward_mode: bool = False) -> StepFn:
         """The cell's step fed with ``x + out @ W`` (``W`` read once).
 
-        ``forward_mode`` and ``pre_reset`` are passed to the inner cell's step (see
-        :meth:`RNN.__call__`); with ``pre_reset`` the step returns ``(carry, (y, v_pre))``.
+        ``forward_mode`` is passed to the inner cell's step (see :meth:`RNN.__call__`).
         """
         owner = type(self).__name__
-        inner = _specs.cell_step(owner, self.cell, forward_mode=forward_mode, pre_reset=pre_reset)
-        return _specs.recurrent_step(inner, self.kernel[...], self.self_connections, pre_reset)
+        inner = _specs.cell_step(owner, self.cell, forward_mode=forward_mode)
+        return _specs.recurrent_step(inner, self.kernel[...], self.self_connections)
 
     def initialize_carry(
         self, input_shape: tuple[int, ...], rngs: Any = None, carry_init: Any = None
@@ -261,94 +262,105 @@ def _attr(layer: Any, name: str, value: Any) -> Any:
     return getattr(layer, name, False) if value is None else value
 
 
-class _NeuronLayer(RNN):
-    """An :class:`RNN` whose cell is built from the layer's own arguments."""
-
-    cell_type: type[_cells.NeuronCell]
-
-    def __init__(
-        self,
-        num_features: int,
-        *,
-        time_major: bool = False,
-        return_carry: bool = False,
-        unroll: int | bool = 1,
-        checkpoint: bool | int = False,
-        **kwargs: Any,
-    ):
-        super().__init__(
-            self.cell_type(num_features, **kwargs),
-            time_major=time_major,
-            return_carry=return_carry,
-            unroll=unroll,
-            checkpoint=checkpoint,
-        )
+_LAYER_ARGS = (
+    ("time_major", False),
+    ("return_carry", False),
+    ("unroll", 1),
+    ("checkpoint", False),
+)
 
 
-class IF(_NeuronLayer):
+def layer_class(cell_cls: type[_cells.NeuronCell], name: str, doc: str | None = None) -> type[RNN]:
+    """Generate the layer of a cell class: :class:`RNN` over the cell, explicit signature.
+
+    The signature is the cell's followed by ``time_major``, ``return_carry``, ``unroll``
+    and ``checkpoint``; ``cell_type`` names the cell class.
+
+    Example:
+        >>> import inspect
+        >>> from jaxspike.nnx import ALIF
+        >>> "tau_adapt" in inspect.signature(ALIF).parameters
+        True
+    """
+    cell_sig = inspect.signature(cell_cls)
+    kw = inspect.Parameter.KEYWORD_ONLY
+    params = list(cell_sig.parameters.values())
+    params += [inspect.Parameter(n, kw, default=d) for n, d in _LAYER_ARGS]
+    signature = inspect.Signature(params)
+    layer_names = {n for n, _ in _LAYER_ARGS}
+
+    def __init__(self: RNN, *args: Any, **kwargs: Any) -> None:
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as err:
+            raise TypeError(f"{type(self).__name__}: {err}") from None
+        cell_kw = {k: v for k, v in bound.arguments.items() if k not in layer_names}
+        layer_kw = {k: v for k, v in bound.arguments.items() if k in layer_names}
+        RNN.__init__(self, cell_cls(**cell_kw), **layer_kw)
+
+    body = {
+        "__init__": __init__,
+        "__signature__": signature,
+        "__doc__": doc,
+        "__module__": __name__,
+        "__qualname__": name,
+        "cell_type": cell_cls,
+    }
+    return types.new_class(name, (RNN,), exec_body=lambda ns: ns.update(body))
+
+
+IF = layer_class(
+    _cells.IFCell,
+    "IF",
     """Integrate-and-fire layer: :class:`IFCell` scanned over time (see :class:`RNN`).
 
-    Keyword arguments other than those of :class:`RNN` go to :class:`IFCell`.
-    """
-
-    cell_type = _cells.IFCell
-
-
-class LIF(_NeuronLayer):
+    Takes :class:`IFCell`'s arguments and those of :class:`RNN`.
+    """,
+)
+LIF = layer_class(
+    _cells.LIFCell,
+    "LIF",
     """LIF layer: :class:`LIFCell` scanned over time (see :class:`RNN`).
 
-    Keyword arguments other than those of :class:`RNN` go to :class:`LIFCell`.
+    Takes :class:`LIFCell`'s arguments (``decay`` or ``tau_mem`` with ``dt``) and those of
+    :class:`RNN`.
 
     Example:
         >>> import jax.numpy as jnp
         >>> layer = LIF(3, decay=0.5, learn="decay")
         >>> layer(jnp.full((1, 4, 3), 0.75))[0, :, 0].tolist()
         [0.0, 1.0, 0.0, 1.0]
-    """
-
-    cell_type = _cells.LIFCell
-
-
-class CTLIF(_NeuronLayer):
-    """Continuous-time LIF layer: :class:`CTLIFCell` scanned over time (see :class:`RNN`).
-
-    Keyword arguments other than those of :class:`RNN` go to :class:`CTLIFCell`.
-    """
-
-    cell_type = _cells.CTLIFCell
-
-
-class CubaLIF(_NeuronLayer):
-    """Current-based LIF layer: :class:`CubaLIFCell` scanned over time (see :class:`RNN`).
-
-    Keyword arguments other than those of :class:`RNN` go to :class:`CubaLIFCell`.
-    """
-
-    cell_type = _cells.CubaLIFCell
-
-
-class ALIF(_NeuronLayer):
-    """Adaptive LIF layer: :class:`ALIFCell` scanned over time (see :class:`RNN`).
-
-    Keyword arguments other than those of :class:`RNN` go to :class:`ALIFCell`.
-    """
-
-    cell_type = _cells.ALIFCell
-
-
-class LI(_NeuronLayer):
-    """Leaky-integrator readout layer: :class:`LICell` over time; outputs the membrane.
-
-    Keyword arguments other than those of :class:`RNN` go to :class:`LICell`.
-    """
-
-    cell_type = _cells.LICell
-
-
-class Izhikevich(_NeuronLayer):
-    """Izhikevich layer: :class:`IzhikevichCell` scanned over time (see :class:`RNN`).
-
-    Keyword arguments other than those of :class:`RNN` go to :class:`IzhikevichCell`.
-    """
-
-    cell_type = _cells.IzhikevichCell
+        >>> LIF(3, tau_mem=10.0, dt=1.0, learn="tau_mem").cell.tau_mem_log.shape
+        ()
+    """,
+)
+CTLIF = layer_class(
+    _cells.CTLIFCell,
+    "CTLIF",
+    """Continuous-time LIF layer: :class:`CTLIFCell` scanned over time (see :class:`RNN`).""",
+)
+CubaLIF = layer_class(
+    _cells.CubaLIFCell,
+    "CubaLIF",
+    """Current-based LIF layer: :class:`CubaLIFCell` scanned over time (see :class:`RNN`).""",
+)
+ALIF = layer_class(
+    _cells.ALIFCell,
+    "ALIF",
+    """Adaptive LIF layer: :class:`ALIFCell` scanned over time (see :class:`RNN`).""",
+)
+LI = layer_class(
+    _cells.LICell,
+    "LI",
+    """Leaky-integrator readout layer: :class:`LICell` over time; outputs the membrane.""",
+)
+Izhikevich = layer_class(
+    _cells.IzhikevichCell,
+    "Izhikevich",
+    """Izhikevich layer: :class:`IzhikevichCell` scanned over time (see :class:`RNN`).""",
+)
+AdLIF = layer_class(
+    _cells.AdLIFCell,
+    "AdLIF",
+    """adLIF layer: :class:`AdLIFCell` scanned over time (see :class:`RNN`).""",
+)

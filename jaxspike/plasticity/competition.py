@@ -113,7 +113,7 @@ def lateral_inhibition(
     Args:
         spikes: 0/1 spikes of this step, e.g. ``[..., H, W, C]``.
         potential: membrane potentials used to break ties (same shape), e.g. the
-            pre-reset membrane from ``if_step(..., pre_reset=True)``.
+            pre-reset membrane ``v_pre`` from ``step_with_trace(if_step)``.
         inhibited: boolean mask carried from the previous step (same shape).
         feature_axis: the feature (channel) axis.
 
