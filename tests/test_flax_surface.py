@@ -290,9 +290,14 @@ def test_forward_mode_from_every_layer():
         np.testing.assert_allclose(
             g, jax.grad(lambda x: seq(x, forward_mode=False).sum())(x), rtol=1e-5, atol=1e-6
         )
-    jsnn.RNN(jsnn.LIFCell(F), forward_mode=True)
-    lin = jsl.RNN(jsl.LIFCell(F), forward_mode=True)
-    jax.jvp(lambda x: lin.apply({}, x).sum(), (x,), (tangent,))
+    # one constructor argument on every layer, NNX and Linen
+    for layer in (jsnn.RNN(jsnn.LIFCell(F), forward_mode=True), jsnn.ALIF(F, forward_mode=True)):
+        jax.jvp(lambda x, layer=layer: layer(x).sum(), (x,), (tangent,))
+    for lin in (jsl.RNN(jsl.LIFCell(F), forward_mode=True), jsl.CubaLIF(F, forward_mode=True)):
+        jax.jvp(lambda x, lin=lin: lin.apply({}, x).sum(), (x,), (tangent,))
+    # reverse and keep_order are layer arguments too
+    rev = jsnn.LIF(F, reverse=True, keep_order=True)
+    np.testing.assert_array_equal(rev(x), jnp.flip(jsnn.LIF(F)(jnp.flip(x, 1)), 1))
 
 
 # ---------------------------------------------------------------------------------- errors

@@ -456,13 +456,17 @@ def layer_class(cell_cls: type[NeuronCell], name: str, doc: str | None = None) -
     """Generate the Linen layer of a cell class: its attributes plus the layout ones.
 
     Attributes added: ``time_major`` (``False``: ``[B, T, ..., F]``), ``return_carry``,
-    ``unroll`` and ``checkpoint`` (see :func:`jaxspike.unroll`).
+    ``reverse``, ``keep_order``, ``unroll``, ``checkpoint`` (see :func:`jaxspike.unroll`)
+    and ``forward_mode`` (see :class:`RNN`).
     """
     layout: dict[str, Any] = {
         "time_major": False,
         "return_carry": False,
+        "reverse": False,
+        "keep_order": False,
         "unroll": 1,
         "checkpoint": False,
+        "forward_mode": False,
     }
     body: dict[str, Any] = {
         "__annotations__": {k: Any for k in layout},

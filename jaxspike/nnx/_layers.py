@@ -265,16 +265,20 @@ def _attr(layer: Any, name: str, value: Any) -> Any:
 _LAYER_ARGS = (
     ("time_major", False),
     ("return_carry", False),
+    ("reverse", False),
+    ("keep_order", False),
     ("unroll", 1),
     ("checkpoint", False),
+    ("forward_mode", False),
 )
 
 
 def layer_class(cell_cls: type[_cells.NeuronCell], name: str, doc: str | None = None) -> type[RNN]:
     """Generate the layer of a cell class: :class:`RNN` over the cell, explicit signature.
 
-    The signature is the cell's followed by ``time_major``, ``return_carry``, ``unroll``
-    and ``checkpoint``; ``cell_type`` names the cell class.
+    The signature is the cell's followed by :class:`RNN`'s ``time_major``,
+    ``return_carry``, ``reverse``, ``keep_order``, ``unroll``, ``checkpoint`` and
+    ``forward_mode``; ``cell_type`` names the cell class.
 
     Example:
         >>> import inspect
