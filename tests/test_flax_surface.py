@@ -18,6 +18,7 @@ from flax import nnx
 import jaxspike as js
 import jaxspike.linen as jsl
 import jaxspike.nnx as jsnn
+from jaxspike.neurons import step_with_trace
 
 F = 3
 
@@ -77,11 +78,12 @@ def test_traces_equal_the_core_states(nnx_layer, linen_layer, step, params):
         jnp.swapaxes(x, 0, 1),
         return_states=True,
     )
-    _, (_, pre_ref) = js.unroll(
-        functools.partial(step, params, pre_reset=True),
+    _, pre_ref = js.unroll(
+        step_with_trace(functools.partial(step, params)),
         init(params, (2, F)),
         jnp.swapaxes(x, 0, 1),
     )
+    pre_ref = pre_ref.v_pre
     swap = lambda a: jnp.swapaxes(a, 0, 1)
     y, trace = nnx_layer(F)(x, return_trace=True)
     lin = linen_layer(F)
@@ -109,7 +111,8 @@ def test_sequential_traces_by_layer_index_in_both_placements_and_linen():
     for got in (tr_lw[1], tr_fu[1]):
         np.testing.assert_allclose(got.v_pre, alone.v_pre, atol=1e-6)
         np.testing.assert_allclose(got.state.v, alone.state.v, atol=1e-6)
-    assert tr_lw[3].v_pre is None and tr_lw[3].state.v.shape == (2, 7, 2)  # LI: no reset
+    # LI has no reset: its pre-reset membrane is its membrane
+    np.testing.assert_array_equal(tr_lw[3].v_pre, tr_lw[3].state.v)
     carries, _, tr2 = model(x, return_carry=True, return_trace=True)
     np.testing.assert_allclose(carries[1].v, tr2[1].state.v[:, -1], atol=1e-6)
     # a nested time-major Sequential gives its traces in the outer layout
@@ -287,9 +290,14 @@ def test_forward_mode_from_every_layer():
         np.testing.assert_allclose(
             g, jax.grad(lambda x: seq(x, forward_mode=False).sum())(x), rtol=1e-5, atol=1e-6
         )
-    jsnn.RNN(jsnn.LIFCell(F), forward_mode=True)
-    lin = jsl.RNN(jsl.LIFCell(F), forward_mode=True)
-    jax.jvp(lambda x: lin.apply({}, x).sum(), (x,), (tangent,))
+    # one constructor argument on every layer, NNX and Linen
+    for layer in (jsnn.RNN(jsnn.LIFCell(F), forward_mode=True), jsnn.ALIF(F, forward_mode=True)):
+        jax.jvp(lambda x, layer=layer: layer(x).sum(), (x,), (tangent,))
+    for lin in (jsl.RNN(jsl.LIFCell(F), forward_mode=True), jsl.CubaLIF(F, forward_mode=True)):
+        jax.jvp(lambda x, lin=lin: lin.apply({}, x).sum(), (x,), (tangent,))
+    # reverse and keep_order are layer arguments too
+    rev = jsnn.LIF(F, reverse=True, keep_order=True)
+    np.testing.assert_array_equal(rev(x), jnp.flip(jsnn.LIF(F)(jnp.flip(x, 1)), 1))
 
 
 # ---------------------------------------------------------------------------------- errors

@@ -40,6 +40,7 @@ import numpy as np
 from jaxspike._validate import is_concrete
 from jaxspike.neurons.declare import check_value
 from jaxspike.neurons.registry import NEURONS
+from jaxspike.neurons.reset import step_with_trace
 from jaxspike.neurons.spike import ForwardMode
 from jaxspike.neurons.surrogates import get_surrogate
 from jaxspike.ops.scan import unroll as unroll_fn
@@ -351,8 +352,8 @@ class Trace(NamedTuple):
             neuron's ``<Model>State`` (``state.v`` the membrane, ``state.i`` the synaptic
             current of :class:`~jaxspike.CubaLIFState`, ``state.a`` the adaptation of
             :class:`~jaxspike.ALIFState`, ...), or :class:`RecurrentState`.
-        v_pre: the membrane before the reset at every step (``None`` for a model without
-            a reset, such as the leaky integrator, whose ``state.v`` is already it).
+        v_pre: the membrane before the reset at every step (for a model without a
+            reset, such as the leaky integrator, its output, the membrane).
     """
 
     state: Any
@@ -417,59 +418,55 @@ def cell_step(
 ) -> Callable[..., Any]:
     """``cell.step_fn()``, switched to forward mode and/or returning the pre-reset membrane.
 
-    A cell whose ``step_fn`` takes the keywords ``forward_mode`` and ``pre_reset`` (a
-    wrapper such as :class:`RecurrentCell`) is asked directly; otherwise its step must be
-    ``functools.partial(<model>_step, params, **options)`` of a jaxspike neuron.
-    With ``pre_reset`` the step returns ``(carry, (y, v_pre))`` (``v_pre`` ``None`` when
-    the model has no reset).
+    A cell whose ``step_fn`` takes the keyword ``forward_mode`` (a wrapper such as
+    :class:`RecurrentCell`) is asked directly; otherwise its step must be
+    ``functools.partial(<model>_step, params, **options)`` of a jaxspike neuron for
+    forward mode. With ``pre_reset`` the step returns ``(carry, (y, v_pre))``, read with
+    :func:`jaxspike.neurons.step_with_trace` (the output itself for a model without a
+    reset, such as the leaky integrator).
 
     Raises:
         TypeError: ``forward_mode=True`` for a cell whose step is not a jaxspike neuron step.
     """
     fn = cell.step_fn
     if "forward_mode" in inspect.signature(fn).parameters:
-        return fn(forward_mode=forward_mode, pre_reset=pre_reset)
-    return adapt_step(owner, fn(), forward_mode=forward_mode, pre_reset=pre_reset)
+        step = fn(forward_mode=forward_mode)
+    else:
+        step = adapt_step(owner, fn(), forward_mode=forward_mode)
+    if not pre_reset:
+        return step
+    traced = step_with_trace(step)
+
+    def with_pre(carry: Any, x: Any) -> tuple[Any, Any]:
+        carry, trace = traced(carry, x)
+        return carry, (trace.spikes, trace.v_pre)
+
+    return with_pre
 
 
-def adapt_step(
-    owner: str, step: Callable[..., Any], *, forward_mode: bool, pre_reset: bool
-) -> Callable[..., Any]:
-    """Rebind the options of a neuron step (see :func:`cell_step`)."""
-    if not (forward_mode or pre_reset):
+def adapt_step(owner: str, step: Callable[..., Any], *, forward_mode: bool) -> Callable[..., Any]:
+    """Wrap the surrogate of a neuron step in :class:`jaxspike.ForwardMode`."""
+    if not forward_mode:
         return step
     core = {spec.step for spec in SPECS.values()}
     if not (isinstance(step, functools.partial) and step.func in core):
-        if forward_mode:
-            raise TypeError(
-                f"{owner}: forward_mode=True needs a cell whose step is a jaxspike neuron "
-                f"step (functools.partial(<model>_step, params, **options)), got {step!r}; "
-                "give the cell a jaxspike.ForwardMode(...) surrogate instead."
-            )
-        return _no_pre(step)
+        raise TypeError(
+            f"{owner}: forward_mode=True needs a cell whose step is a jaxspike neuron "
+            f"step (functools.partial(<model>_step, params, **options)), got {step!r}; "
+            "give the cell a jaxspike.ForwardMode(...) surrogate instead."
+        )
     signature = inspect.signature(step.func).parameters
+    if "surrogate" not in signature:
+        return step  # no spike (the leaky integrator): nothing to switch
     kw = dict(step.keywords)
-    if forward_mode and "surrogate" in signature:
-        surrogate = get_surrogate(kw.get("surrogate", signature["surrogate"].default))
-        if not isinstance(surrogate, ForwardMode):
-            kw["surrogate"] = ForwardMode(surrogate)
-    if pre_reset and "pre_reset" in signature:
-        kw["pre_reset"] = True
-        return functools.partial(step.func, *step.args, **kw)
-    new = functools.partial(step.func, *step.args, **kw)
-    return _no_pre(new) if pre_reset else new
-
-
-def _no_pre(step: Callable[..., Any]) -> Callable[..., Any]:
-    def with_none(carry: Any, x: Any) -> tuple[Any, Any]:
-        carry, y = step(carry, x)
-        return carry, (y, None)
-
-    return with_none
+    surrogate = get_surrogate(kw.get("surrogate", signature["surrogate"].default))
+    if not isinstance(surrogate, ForwardMode):
+        kw["surrogate"] = ForwardMode(surrogate)
+    return functools.partial(step.func, *step.args, **kw)
 
 
 def recurrent_step(
-    inner: Callable[..., Any], w: jax.Array, self_connections: bool, pre_reset: bool
+    inner: Callable[..., Any], w: jax.Array, self_connections: bool
 ) -> Callable[..., Any]:
     """The step of a recurrent cell: ``inner`` fed with ``x + out @ W``."""
     if not self_connections:
@@ -477,8 +474,7 @@ def recurrent_step(
 
     def step(carry: RecurrentState, x: jax.Array) -> tuple[RecurrentState, Any]:
         neuron, out = inner(carry.neuron, x + carry.out @ w.astype(x.dtype))
-        s = out[0] if pre_reset else out
-        return RecurrentState(neuron, s), out
+        return RecurrentState(neuron, out), out
 
     return step
 

@@ -235,15 +235,15 @@ class RecurrentCell(nn.RNNCellBase):
         """The wrapped cell's input check."""
         return self.cell.prepare(x, what)
 
-    def step_fn(self, *, forward_mode: bool = False, pre_reset: bool = False) -> Any:
+    def step_fn(self, *, forward_mode: bool = False) -> Any:
         """The cell's step fed with ``x + out @ W`` (``W`` read once).
 
-        ``forward_mode`` and ``pre_reset`` go to the inner cell's step, as in
+        ``forward_mode`` goes to the inner cell's step, as in
         :meth:`jaxspike.nnx.RecurrentCell.step_fn`.
         """
         owner = type(self).__name__
-        inner = _specs.cell_step(owner, self.cell, forward_mode=forward_mode, pre_reset=pre_reset)
-        return _specs.recurrent_step(inner, self.kernel, self.self_connections, pre_reset)
+        inner = _specs.cell_step(owner, self.cell, forward_mode=forward_mode)
+        return _specs.recurrent_step(inner, self.kernel, self.self_connections)
 
     def __call__(self, carry: Any, inputs: jax.Array) -> tuple[Any, jax.Array]:
         """One step: ``(carry, inputs[..., F]) -> (carry, spikes)``."""
@@ -456,13 +456,17 @@ def layer_class(cell_cls: type[NeuronCell], name: str, doc: str | None = None) -
     """Generate the Linen layer of a cell class: its attributes plus the layout ones.
 
     Attributes added: ``time_major`` (``False``: ``[B, T, ..., F]``), ``return_carry``,
-    ``unroll`` and ``checkpoint`` (see :func:`jaxspike.unroll`).
+    ``reverse``, ``keep_order``, ``unroll``, ``checkpoint`` (see :func:`jaxspike.unroll`)
+    and ``forward_mode`` (see :class:`RNN`).
     """
     layout: dict[str, Any] = {
         "time_major": False,
         "return_carry": False,
+        "reverse": False,
+        "keep_order": False,
         "unroll": 1,
         "checkpoint": False,
+        "forward_mode": False,
     }
     body: dict[str, Any] = {
         "__annotations__": {k: Any for k in layout},

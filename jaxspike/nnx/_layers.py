@@ -67,15 +67,14 @@ class RecurrentCell(SpikingCell):
         n = cell.num_features
         self.kernel = nnx.Param(kernel_init(rngs.params(), (n, n), param_dtype))
 
-    def step_fn(self, *, forward_mode: bool = False, pre_reset: bool = False) -> StepFn:
+    def step_fn(self, *, forward_mode: bool = False) -> StepFn:
         """The cell's step fed with ``x + out @ W`` (``W`` read once).
 
-        ``forward_mode`` and ``pre_reset`` are passed to the inner cell's step (see
-        :meth:`RNN.__call__`); with ``pre_reset`` the step returns ``(carry, (y, v_pre))``.
+        ``forward_mode`` is passed to the inner cell's step (see :meth:`RNN.__call__`).
         """
         owner = type(self).__name__
-        inner = _specs.cell_step(owner, self.cell, forward_mode=forward_mode, pre_reset=pre_reset)
-        return _specs.recurrent_step(inner, self.kernel[...], self.self_connections, pre_reset)
+        inner = _specs.cell_step(owner, self.cell, forward_mode=forward_mode)
+        return _specs.recurrent_step(inner, self.kernel[...], self.self_connections)
 
     def initialize_carry(
         self, input_shape: tuple[int, ...], rngs: Any = None, carry_init: Any = None
@@ -266,16 +265,20 @@ def _attr(layer: Any, name: str, value: Any) -> Any:
 _LAYER_ARGS = (
     ("time_major", False),
     ("return_carry", False),
+    ("reverse", False),
+    ("keep_order", False),
     ("unroll", 1),
     ("checkpoint", False),
+    ("forward_mode", False),
 )
 
 
 def layer_class(cell_cls: type[_cells.NeuronCell], name: str, doc: str | None = None) -> type[RNN]:
     """Generate the layer of a cell class: :class:`RNN` over the cell, explicit signature.
 
-    The signature is the cell's followed by ``time_major``, ``return_carry``, ``unroll``
-    and ``checkpoint``; ``cell_type`` names the cell class.
+    The signature is the cell's followed by :class:`RNN`'s ``time_major``,
+    ``return_carry``, ``reverse``, ``keep_order``, ``unroll``, ``checkpoint`` and
+    ``forward_mode``; ``cell_type`` names the cell class.
 
     Example:
         >>> import inspect
