@@ -153,7 +153,7 @@ def _loop(step: Callable[..., Any], params: Any, state: Any, xs: Any) -> tuple[A
 def _tree_allclose(name: str, a: Any, b: Any, rtol: float, atol: float) -> None:
     la, ta = jax.tree.flatten(a)
     lb, tb = jax.tree.flatten(b)
-    if ta != tb:
+    if str(ta) != str(tb):
         raise _fail(f"{name}: tree structures differ", f"{ta} vs {tb}")
     for u, v in zip(la, lb, strict=True):
         if jnp.shape(u) != jnp.shape(v):

@@ -509,8 +509,8 @@ def _counts_batch(
 ) -> np.ndarray:
     """Counts ``[B, T, *feat]`` of a few streams with one ``np.bincount``."""
     n_feat = math.prod(feat)
-    names = ("t", "x", "y", "p") if len(dims) == 2 else ("t", "x", "p")
-    names = tuple(n for n in names if all(n in (ev.dtype.names or ()) for ev in events))
+    candidates = ("t", "x", "y", "p") if len(dims) == 2 else ("t", "x", "p")
+    names = tuple(n for n in candidates if all(n in (ev.dtype.names or ()) for ev in events))
     cols = {n: np.concatenate([ev[n] for ev in events]) for n in names}
     sample = np.repeat(np.arange(len(events), dtype=np.int64), lengths)
     t = cols["t"].astype(np.int64)
