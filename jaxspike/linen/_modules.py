@@ -479,8 +479,8 @@ def layer_class(cell_cls: type[NeuronCell], name: str, doc: str | None = None) -
     return types.new_class(name, (cell_cls,), exec_body=lambda ns: ns.update(body))
 
 
-IFCell = cell_class("if", "IFCell", "Integrate-and-fire cell (:func:`jaxspike.if_step`).")
-LIFCell = cell_class(
+IFCell: Any = cell_class("if", "IFCell", "Integrate-and-fire cell (:func:`jaxspike.if_step`).")
+LIFCell: Any = cell_class(
     "lif",
     "LIFCell",
     """Multiplicative-decay LIF cell (:func:`jaxspike.lif_step`); see :class:`NeuronCell`.
@@ -497,30 +497,32 @@ LIFCell = cell_class(
         ([[0.0, 1.0, 1.0]], 0.0)
     """,
 )
-CTLIFCell = cell_class(
+CTLIFCell: Any = cell_class(
     "ctlif", "CTLIFCell", "Continuous-time LIF cell (:func:`jaxspike.ctlif_step`)."
 )
-CubaLIFCell = cell_class(
+CubaLIFCell: Any = cell_class(
     "cuba_lif", "CubaLIFCell", "Current-based LIF cell (:func:`jaxspike.cuba_lif_step`)."
 )
-ALIFCell = cell_class("alif", "ALIFCell", "Adaptive LIF cell (:func:`jaxspike.alif_step`).")
-LICell = cell_class(
+ALIFCell: Any = cell_class("alif", "ALIFCell", "Adaptive LIF cell (:func:`jaxspike.alif_step`).")
+LICell: Any = cell_class(
     "li",
     "LICell",
     "Leaky-integrator readout cell (:func:`jaxspike.li_step`); outputs the membrane.",
 )
-IzhikevichCell = cell_class(
+IzhikevichCell: Any = cell_class(
     "izhikevich", "IzhikevichCell", "Izhikevich cell (:func:`jaxspike.izhikevich_step`)."
 )
-AdLIFCell = cell_class("adlif", "AdLIFCell", "adLIF cell (:func:`jaxspike.neurons.adlif_step`).")
+AdLIFCell: Any = cell_class(
+    "adlif", "AdLIFCell", "adLIF cell (:func:`jaxspike.neurons.adlif_step`)."
+)
 
 
 # ---------------------------------------------------------------------------- layers
 
-IF = layer_class(
+IF: Any = layer_class(
     IFCell, "IF", "Integrate-and-fire layer: :class:`IFCell` plus the layout attributes."
 )
-LIF = layer_class(
+LIF: Any = layer_class(
     LIFCell,
     "LIF",
     """LIF layer: :class:`LIFCell`'s attributes plus the layout ones.
@@ -533,14 +535,16 @@ LIF = layer_class(
         [0.0, 1.0, 0.0, 1.0]
     """,
 )
-CTLIF = layer_class(CTLIFCell, "CTLIF", "Continuous-time LIF layer: :class:`CTLIFCell` over time.")
-CubaLIF = layer_class(
+CTLIF: Any = layer_class(
+    CTLIFCell, "CTLIF", "Continuous-time LIF layer: :class:`CTLIFCell` over time."
+)
+CubaLIF: Any = layer_class(
     CubaLIFCell, "CubaLIF", "Current-based LIF layer: :class:`CubaLIFCell` over time."
 )
-ALIF = layer_class(ALIFCell, "ALIF", "Adaptive LIF layer: :class:`ALIFCell` over time.")
-LI = layer_class(LICell, "LI", "Leaky-integrator readout layer: :class:`LICell` over time.")
-Izhikevich = layer_class(IzhikevichCell, "Izhikevich", "Izhikevich layer over time.")
-AdLIF = layer_class(AdLIFCell, "AdLIF", "adLIF layer: :class:`AdLIFCell` over time.")
+ALIF: Any = layer_class(ALIFCell, "ALIF", "Adaptive LIF layer: :class:`ALIFCell` over time.")
+LI: Any = layer_class(LICell, "LI", "Leaky-integrator readout layer: :class:`LICell` over time.")
+Izhikevich: Any = layer_class(IzhikevichCell, "Izhikevich", "Izhikevich layer over time.")
+AdLIF: Any = layer_class(AdLIFCell, "AdLIF", "adLIF layer: :class:`AdLIFCell` over time.")
 
 
 class TimeDistributed(nn.Module):

@@ -276,7 +276,7 @@ def cell_class(model: str, name: str | None = None, doc: str | None = None) -> t
     return types.new_class(cls_name, (NeuronCell,), exec_body=lambda ns: ns.update(body))
 
 
-IFCell = cell_class(
+IFCell: Any = cell_class(
     "if",
     "IFCell",
     """Integrate-and-fire cell (:func:`jaxspike.if_step`); arguments as :class:`NeuronCell`.
@@ -289,7 +289,7 @@ IFCell = cell_class(
         [[0.0, 1.0]]
     """,
 )
-LIFCell = cell_class(
+LIFCell: Any = cell_class(
     "lif",
     "LIFCell",
     """Multiplicative-decay LIF cell (:func:`jaxspike.lif_step`); see :class:`NeuronCell`.
@@ -305,7 +305,7 @@ LIFCell = cell_class(
         ([0.0, 1.0, 1.0], (3,))
     """,
 )
-CTLIFCell = cell_class(
+CTLIFCell: Any = cell_class(
     "ctlif",
     "CTLIFCell",
     """Continuous-time LIF cell (:func:`jaxspike.ctlif_step`); see :class:`NeuronCell`.
@@ -314,7 +314,7 @@ CTLIFCell = cell_class(
     ``tau_mem_excess`` with :math:`\\tau = dt + \\mathrm{softplus}(p)` (``"euler"``).
     """,
 )
-CubaLIFCell = cell_class(
+CubaLIFCell: Any = cell_class(
     "cuba_lif",
     "CubaLIFCell",
     """Current-based LIF cell (:func:`jaxspike.cuba_lif_step`); see :class:`NeuronCell`.
@@ -322,7 +322,7 @@ CubaLIFCell = cell_class(
     ``tau_syn=``/``tau_mem=`` (with ``dt=``) replace ``decay_syn``/``decay_mem``.
     """,
 )
-ALIFCell = cell_class(
+ALIFCell: Any = cell_class(
     "alif",
     "ALIFCell",
     """Adaptive LIF cell (:func:`jaxspike.alif_step`); see :class:`NeuronCell`.
@@ -330,7 +330,7 @@ ALIFCell = cell_class(
     ``tau_mem=``/``tau_adapt=`` (with ``dt=``) replace ``decay``/``decay_adapt``.
     """,
 )
-LICell = cell_class(
+LICell: Any = cell_class(
     "li",
     "LICell",
     """Leaky-integrator readout cell (:func:`jaxspike.li_step`); outputs the membrane.
@@ -338,7 +338,7 @@ LICell = cell_class(
     Arguments as :class:`NeuronCell`; ``tau_mem=`` (with ``dt=``) replaces ``decay``.
     """,
 )
-IzhikevichCell = cell_class(
+IzhikevichCell: Any = cell_class(
     "izhikevich",
     "IzhikevichCell",
     """Izhikevich cell (:func:`jaxspike.izhikevich_step`); see :class:`NeuronCell`.
@@ -346,7 +346,7 @@ IzhikevichCell = cell_class(
     Defaults are the regular-spiking preset; ``a`` is stored as ``a_log`` if learned.
     """,
 )
-AdLIFCell = cell_class(
+AdLIFCell: Any = cell_class(
     "adlif",
     "AdLIFCell",
     """adLIF cell (:func:`jaxspike.neurons.adlif_step`); see :class:`NeuronCell`.""",

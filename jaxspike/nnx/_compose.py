@@ -217,7 +217,7 @@ class Sequential(nnx.Module):
         for layer, carry in zip(self.layers, initial_carry, strict=True):
             tr = None
             if isinstance(layer, RNN):
-                extra = {}
+                extra: dict[str, Any] = {}
                 if _takes(layer, "return_trace"):
                     extra = dict(return_trace=trace, forward_mode=forward_mode)
                 out = layer(

@@ -158,7 +158,7 @@ class Delay(RNN):
             checkpoint=checkpoint,
         )
 
-    def __call__(
+    def __call__(  # type: ignore[override]  # no trace/forward-mode arguments: delays do not spike
         self,
         inputs: jax.Array,
         *,
@@ -294,7 +294,7 @@ class DelayedLinear(RNN):
             )
         return x
 
-    def __call__(
+    def __call__(  # type: ignore[override]  # no trace/forward-mode arguments: delays do not spike
         self,
         inputs: jax.Array,
         *,

@@ -313,7 +313,7 @@ def layer_class(cell_cls: type[_cells.NeuronCell], name: str, doc: str | None = 
     return types.new_class(name, (RNN,), exec_body=lambda ns: ns.update(body))
 
 
-IF = layer_class(
+IF: Any = layer_class(
     _cells.IFCell,
     "IF",
     """Integrate-and-fire layer: :class:`IFCell` scanned over time (see :class:`RNN`).
@@ -321,7 +321,7 @@ IF = layer_class(
     Takes :class:`IFCell`'s arguments and those of :class:`RNN`.
     """,
 )
-LIF = layer_class(
+LIF: Any = layer_class(
     _cells.LIFCell,
     "LIF",
     """LIF layer: :class:`LIFCell` scanned over time (see :class:`RNN`).
@@ -338,32 +338,32 @@ LIF = layer_class(
         ()
     """,
 )
-CTLIF = layer_class(
+CTLIF: Any = layer_class(
     _cells.CTLIFCell,
     "CTLIF",
     """Continuous-time LIF layer: :class:`CTLIFCell` scanned over time (see :class:`RNN`).""",
 )
-CubaLIF = layer_class(
+CubaLIF: Any = layer_class(
     _cells.CubaLIFCell,
     "CubaLIF",
     """Current-based LIF layer: :class:`CubaLIFCell` scanned over time (see :class:`RNN`).""",
 )
-ALIF = layer_class(
+ALIF: Any = layer_class(
     _cells.ALIFCell,
     "ALIF",
     """Adaptive LIF layer: :class:`ALIFCell` scanned over time (see :class:`RNN`).""",
 )
-LI = layer_class(
+LI: Any = layer_class(
     _cells.LICell,
     "LI",
     """Leaky-integrator readout layer: :class:`LICell` over time; outputs the membrane.""",
 )
-Izhikevich = layer_class(
+Izhikevich: Any = layer_class(
     _cells.IzhikevichCell,
     "Izhikevich",
     """Izhikevich layer: :class:`IzhikevichCell` scanned over time (see :class:`RNN`).""",
 )
-AdLIF = layer_class(
+AdLIF: Any = layer_class(
     _cells.AdLIFCell,
     "AdLIF",
     """adLIF layer: :class:`AdLIFCell` scanned over time (see :class:`RNN`).""",

@@ -88,7 +88,7 @@ def shard_batch(batch: Any, mesh: Mesh, *, batch_axis: int = 0, axis_name: str =
                 f"shard_batch: an array of shape {a.shape} cannot be split over {n} devices "
                 f"on axis {axis}; make the batch size a multiple of {n}."
             )
-        spec = [None] * a.ndim
+        spec: list[str | None] = [None] * a.ndim
         spec[axis] = axis_name
         return jax.device_put(a, NamedSharding(mesh, PartitionSpec(*spec)))
 

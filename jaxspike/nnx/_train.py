@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -110,7 +110,8 @@ def evaluate(model: nnx.Module, batches: Iterable[Any], loss_fn: LossFn) -> dict
     total = correct = loss_sum = 0.0
     for batch in batches:
         n = len(batch[1])
-        loss, hits = eval_step(model, batch, loss_fn)
+        # nnx.jit's wrapper type hides eval_step's signature from type checkers.
+        loss, hits = cast(Any, eval_step)(model, batch, loss_fn)
         loss_sum += float(loss) * n
         correct += float(hits)
         total += n

@@ -52,7 +52,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import jax
 import jax.numpy as jnp
@@ -265,7 +265,7 @@ def _affine(name: str, layer: Any, sub: Any) -> _Affine | None:
     """The arrays of a Linear/Dense/Conv layer, or ``None`` for another layer."""
     if isinstance(layer, (nnx.Linear, nnx.Conv)):
         kernel = np.asarray(layer.kernel[...], np.float32)
-        bias = None if layer.bias is None else layer.bias[...]
+        bias: Any = None if layer.bias is None else layer.bias[...]
         mask = getattr(layer, "mask", None)
     elif isinstance(layer, (nn.Dense, nn.Conv)):
         kernel = np.asarray(sub["params"]["kernel"], np.float32)
@@ -293,9 +293,11 @@ def _fold(fn: str, name: str, layer: Any, sub: Any, plan: list[_Op]) -> None:
             "be folded into that layer's weights; move it before the activation."
         )
     if isinstance(layer, nnx.BatchNorm):
+        mean: Any
+        var: Any
         mean, var = layer.mean[...], layer.var[...]
-        scale = None if layer.scale is None else layer.scale[...]
-        shift = None if layer.bias is None else layer.bias[...]
+        scale: Any = None if layer.scale is None else layer.scale[...]
+        shift: Any = None if layer.bias is None else layer.bias[...]
     else:
         mean, var = sub["batch_stats"]["mean"], sub["batch_stats"]["var"]
         scale = sub["params"].get("scale") if layer.use_scale else None
@@ -498,7 +500,8 @@ class SpikingModel(nnx.Module):
                 f"{fn}: coding='rate' draws input spikes; pass key=jax.random.key(...)."
             )
         key = jax.random.key(0) if key is None else key
-        return _simulate(self, jnp.asarray(x, jnp.float32), key, num_steps)
+        # nnx.jit's wrapper type hides _simulate's signature from type checkers.
+        return cast(Any, _simulate)(self, jnp.asarray(x, jnp.float32), key, num_steps)
 
     def __call__(self, x: Any, num_steps: int, *, key: Any = None) -> jax.Array:
         """Run ``num_steps`` steps; the ANN output estimated after each step.
