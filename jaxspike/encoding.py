@@ -12,9 +12,9 @@ trailing axis of receptive fields and no time; combine it with a time encoder, e
 Random encoders take an explicit :func:`jax.random.key`; there is no hidden state.
 Spikes are ``0``/``1`` floats (``float32`` unless ``dtype`` is given).
 
-The population, latency and direct codes are the three input codes listed by seed 001;
-rate and delta codes follow Eshraghian et al. (2023), "Training spiking neural networks
-using lessons from deep learning", Proc. IEEE 111(9).
+The population, latency and direct codes are the three input codes of the SNN overview
+the project started from; rate and delta codes follow Eshraghian et al. (2023),
+"Training spiking neural networks using lessons from deep learning", Proc. IEEE 111(9).
 """
 
 from __future__ import annotations
@@ -318,7 +318,7 @@ def direct(x: Any, num_steps: int, *, time_axis: int) -> jax.Array:
     .. math:: x_t = x, \quad t = 0, \dots, T - 1.
 
     The first layer's neurons then receive ``x`` as a constant input current and do
-    the spike encoding themselves (seed 001's "direct encoding").
+    the spike encoding themselves (the SNN overview's "direct encoding").
 
     Args:
         x: values, any shape and floating dtype (kept).

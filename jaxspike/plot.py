@@ -245,7 +245,7 @@ def transfer_curve(
     ax: Axes | None = None,
     **plot_kwargs: Any,
 ) -> Figure:
-    r"""Input-current-to-spike-count transfer curve (the "activation function" of seed 002).
+    r"""Input-current-to-spike-count transfer curve: a neuron's "activation function".
 
     Plots :func:`transfer_counts` against the currents. For an integrate-and-fire
     neuron with subtractive reset the curve is :math:`\lfloor T I / v_{th} \rfloor`

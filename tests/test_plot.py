@@ -86,7 +86,7 @@ def test_rate_histogram_heights():
 
 
 def test_transfer_curve_is_staircase_relu_for_if_neuron():
-    # seed 002: an IF neuron's spike count vs constant current looks like a ReLU.
+    # the sinabs tutorial: an IF neuron's spike count vs constant current looks like a ReLU.
     # Subtractive reset, v_th = 1: after T steps the neuron has fired floor(T I) times
     # (I in [0, 1]); negative currents never fire. Currents k / 16 keep sums exact.
     p = js.IFParams.create()

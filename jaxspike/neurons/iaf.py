@@ -9,9 +9,10 @@ Discrete update, in the order implemented (one step, all elementwise):
 
 with the constant (subtractive) leak :math:`\lambda \ge 0` (0: no leak) and the floor
 :math:`v_{min}` (:math:`-\infty` by default: no floor). With :math:`\lambda > 0` this is
-the LIF in *subtractive* leak mode of SpikeSEG / IGARSS 2023 (seed 000), where
+the LIF in *subtractive* leak mode of SpikeSEG (its documentation; IGARSS 2023), where
 :math:`\lambda` is 90% and 10% of the threshold in layers 1 and 2. Time is counted in
-steps; the continuous form is :math:`\dot v = x - \lambda` (sinabs' IAF, seed 002).
+steps; the continuous form is :math:`\dot v = x - \lambda` (sinabs' IAF; the
+sinabs tutorial "A quick (and over-simplified) introduction to spiking neurons").
 With ``refractory = n > 0`` a neuron that fired ignores its input and holds its
 membrane for the next ``n`` steps.
 """

@@ -1,10 +1,11 @@
 r"""Leaky integrate-and-fire neurons: multiplicative decay and continuous time.
 
 Two leak modes live here; the third, a constant subtractive leak, is
-:func:`~jaxspike.if_step` with ``leak > 0`` (seed 000's "subtractive mode").
+:func:`~jaxspike.if_step` with ``leak > 0`` (the SpikeSEG documentation's "subtractive mode").
 
-**Multiplicative decay** (:func:`lif_step`; seed 000's multiplicative mode, seed 003,
-snnTorch ``Leaky``, Spyx ``LIF``). In the order implemented:
+**Multiplicative decay** (:func:`lif_step`; the SpikeSEG documentation's multiplicative
+mode, snnpytorch's ``SpikingNeuronLayer``, snnTorch ``Leaky``, Spyx ``LIF``). In the order
+implemented:
 
 .. math::
    \tilde v_t &= \beta\, v_{t-1} + x_t \\
@@ -20,7 +21,7 @@ the stored membrane is the pre-reset :math:`u_t = \tilde v_t` and
 :math:`u_t = \beta u_{t-1} + x_t - v_{th} s_{t-1}` (the threshold removed undecayed).
 ``decay_reset=False`` is an alias of it (with ``reset="subtract"``).
 
-**Continuous time** (:func:`ctlif_step`; seed 002, NIR's ``LIF``):
+**Continuous time** (:func:`ctlif_step`; the sinabs tutorial's continuous LIF, NIR's ``LIF``):
 :math:`\tau\,\dot v = (v_{leak} - v) + R\,(x + I_{bias})`, integrated over one step of
 length ``dt`` with the input held constant, then spike and reset as above:
 

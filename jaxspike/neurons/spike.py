@@ -1,7 +1,7 @@
 r"""The spike: Heaviside forward pass with a surrogate gradient.
 
 :math:`s = H(x) = \mathbb{1}[x \ge 0]` with :math:`x = v - v_{th}`: a neuron fires when
-its membrane reaches the threshold (``v >= v_th``; the comparison of seed 002 and
+its membrane reaches the threshold (``v >= v_th``; the comparison of the sinabs tutorial and
 sinabs). snnTorch, Norse and Spyx use ``v > v_th``; the two differ only where
 ``v == v_th`` exactly.
 

@@ -1,4 +1,6 @@
-"""The seed documents (/work/shared/seeds) reproduced with jaxspike."""
+"""The documents jaxspike was built from, reproduced: the sinabs tutorial "A quick (and
+over-simplified) introduction to spiking neurons", snnpytorch's SpikingNeuronLayer and the
+SpikeSEG documentation (IGARSS 2023)."""
 
 import functools
 import math
@@ -10,13 +12,13 @@ import pytest
 import jaxspike as js
 
 
-def test_seed002_continuous_lif_spikes_at_47_and_94():
-    """Seed 002: Euler LIF, tau 20, threshold 10, reset to 0, input 11, 100 steps.
+def test_continuous_lif_spikes_at_47_and_94():
+    """The sinabs tutorial's LIF: Euler, tau 20, threshold 10, reset to 0, input 11, T = 100.
 
-    The seed's loop checks the threshold at the *top* of iteration ``t`` on
+    The tutorial's loop checks the threshold at the *top* of iteration ``t`` on
     ``vmem[t]``, which iteration ``t - 1`` computed, and reports spikes at ``t`` =
     47 and 94. jaxspike spikes in the same step that integrates (no lag): its step
-    ``k`` computes the seed's ``vmem[k + 1]``, so seed step ``t`` is jaxspike step
+    ``k`` computes the tutorial's ``vmem[k + 1]``, so tutorial step ``t`` is jaxspike step
     ``t - 1``: 46 and 93. Analytically (Euler, v_0 = 0):
     ``vmem[n] = 11 (1 - (19/20)^n)`` first reaches 10 at n = ceil(ln 11 / ln(20/19)) = 47,
     and the reset to 0 restarts the same trajectory, so the next spike is 47 later.
@@ -26,8 +28,8 @@ def test_seed002_continuous_lif_spikes_at_47_and_94():
     p = js.CTLIFParams.create(tau_mem=20.0, v_leak=0.0, r=1.0, v_th=10.0, v_reset=0.0)
     step = functools.partial(js.ctlif_step, p, dt=1.0, method="euler", reset="zero")
     _, s = js.unroll(step, js.lif_init(p, ()), jnp.full((100,), 11.0))
-    seed_steps = [47, 94]
-    np.testing.assert_array_equal(np.flatnonzero(np.asarray(s)), [t - 1 for t in seed_steps])
+    tutorial_steps = [47, 94]
+    np.testing.assert_array_equal(np.flatnonzero(np.asarray(s)), [t - 1 for t in tutorial_steps])
 
 
 def _if_count(bias, dtype=jnp.float32, t_sim=100):
@@ -50,10 +52,10 @@ def _analytic_if_count(b, t_sim=100):
     return np.clip(np.floor(t_sim * b), 0, t_sim)
 
 
-def test_seed002_if_transfer_function_is_relu_like():
-    """Seed 002's IAF transfer function: biases np.arange(-5, 5, 0.2), 100 steps.
+def test_if_transfer_function_is_relu_like():
+    """The sinabs tutorial's IAF transfer function: biases np.arange(-5, 5, 0.2), 100 steps.
 
-    Every seed bias is (up to float rounding) a multiple of 0.2, so t_sim * b sits on
+    Every tutorial bias is (up to float rounding) a multiple of 0.2, so t_sim * b sits on
     an integer where one rounding decides whether the last crossing happens within
     the 100 steps: there the count may be the analytic value or one less, never
     anything else.
@@ -82,8 +84,8 @@ def test_if_transfer_function_float64(x64):
     assert np.all(counts[biases <= 1e-9] == 0)
 
 
-def test_seed003_soft_reset_equation():
-    """Seed 003: u_t = λ u_{t-1} + i_t − v o_{t-1}, o_t = 1[u_t > v].
+def test_soft_reset_equation():
+    """snnpytorch's soft reset: u_t = λ u_{t-1} + i_t − v o_{t-1}, o_t = 1[u_t > v].
 
     ``lif_step(..., reset="subtract", reset_at="next_step", threshold=">")`` stores the
     pre-reset membrane u_t (snnpytorch's ``SpikingNeuronLayer`` soft reset); the
@@ -106,7 +108,7 @@ def test_seed003_soft_reset_equation():
     u_prev = np.concatenate([np.zeros((1, 5)), u[:-1]])
     o_prev = np.concatenate([np.zeros((1, 5)), o[:-1]])
     np.testing.assert_allclose(u, lam * u_prev + i - v * o_prev, rtol=1e-5, atol=1e-5)
-    # an independent NumPy run of the seed's equation gives the same spikes.
+    # an independent NumPy run of the document's equation gives the same spikes.
     un, on, spikes = np.zeros(5), np.zeros(5), []
     for t in range(60):
         un = lam * un + i[t] - v * on
@@ -116,8 +118,8 @@ def test_seed003_soft_reset_equation():
 
 
 @pytest.mark.parametrize("leak", [9.0, 1.0])  # 90% and 10% of the threshold (IGARSS 2023)
-def test_seed000_igarss_subtractive_leak(leak):
-    """Seed 000: SpikeSEG's LIF in subtractive mode, threshold 10, leak 9 or 1.
+def test_igarss_subtractive_leak(leak):
+    """SpikeSEG (IGARSS 2023): LIF in subtractive mode, threshold 10, leak 9 or 1.
 
     ``create_neuron("lif", leak_mode="subtractive", ...)`` must follow
     v_t = v_{t-1} + I_t - λ, fire when v_t >= θ and reset the membrane to 0, and give
@@ -145,7 +147,7 @@ def test_seed000_igarss_subtractive_leak(leak):
     np.testing.assert_allclose(final.v, ref_post[-1], rtol=1e-5, atol=1e-4)
 
 
-def test_seed000_igarss_output_layer_is_plain_if():
+def test_igarss_output_layer_is_plain_if():
     """The IGARSS output layer: IF with zero leak integrates evidence until threshold."""
     n = js.create_neuron("if", v_th=10.0, reset="zero")
     _, s = js.unroll(n.step, n.init(()), jnp.full((10,), 3.0))
