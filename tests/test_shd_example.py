@@ -36,7 +36,7 @@ def test_shd_example_smoke_delay_model(capsys):
     result = load().main(["--synthetic", "--smoke"])
     out = capsys.readouterr()
     assert out.out.count("test accuracy ") >= 4  # one line per epoch
-    assert "epoch 1/4 [" in out.err  # the progress bar
+    assert "epoch 1/4:" in out.err and "8/8" in out.err  # the tqdm progress bar
     # 20 classes: chance is 5 %; the classes are learnable from spike timing
     assert result["accuracy"] > 0.15
     assert result["rounded_accuracy"] > 0.15

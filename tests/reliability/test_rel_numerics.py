@@ -147,7 +147,7 @@ def test_long_horizon_growth_factor_above_the_bound():
     p = js.LIFParams(decay=1.0, v_th=1.0, v_reset=0.0)
 
     def v_after(v0):
-        state = js.LIFState(v=v0, ref=jnp.zeros_like(v0))
+        state = js.lif_init(p, ())._replace(v=v0)
         new, _ = js.lif_step(p, state, jnp.asarray(0.0), detach_reset=False, surrogate=js.Sigmoid())
         return new.v
 
