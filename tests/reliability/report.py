@@ -26,6 +26,7 @@ from pathlib import Path
 CATEGORIES = {
     "core": "core (scan, kernels, reset)",
     "layers": "layers",
+    "parameters": "layer parameters, carries, nesting",
     "losses": "losses / readouts / encoders",
     "files": "files (readers, NIR import)",
     "checkpoints": "checkpoints",
