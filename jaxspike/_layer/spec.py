@@ -259,6 +259,20 @@ def build_params(model: str, slots: Sequence[Slot], stored: Sequence[jax.Array])
     return NEURONS[model].params_cls(**values)
 
 
+def real_input(owner: str, x: Any, dtype: Any, what: str = "inputs") -> jax.Array:
+    """``x`` as an array (cast to ``dtype`` when set); complex input raises ``TypeError``.
+
+    A cast to a real dtype would silently drop the imaginary part.
+    """
+    if jnp.iscomplexobj(x):
+        raise TypeError(
+            f"{owner}: {what} have the complex dtype {jnp.result_type(x)}; spiking layers take "
+            "real inputs: pass jnp.real(x) or jnp.abs(x), or stack the real and imaginary "
+            "parts as features."
+        )
+    return jnp.asarray(x) if dtype is None else jnp.asarray(x, dtype)
+
+
 def check_features(owner: str, x: jax.Array, num_features: int, what: str) -> None:
     """Raise ``ValueError`` unless the last axis of ``x`` holds ``num_features``."""
     if jnp.ndim(x) < 1 or jnp.shape(x)[-1] != num_features:

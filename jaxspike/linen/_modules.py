@@ -147,7 +147,7 @@ class NeuronCell(nn.RNNCellBase):
 
     def prepare(self, x: Any, what: str = "inputs") -> jax.Array:
         """Cast ``x`` to ``dtype`` (when set) and check its feature axis."""
-        x = jnp.asarray(x) if self.dtype is None else jnp.asarray(x, self.dtype)
+        x = _specs.real_input(type(self).__name__, x, self.dtype, what)
         _specs.check_features(type(self).__name__, x, self.num_features, what)
         return x
 

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import jax
 import jax.numpy as jnp
 from flax import nnx
+from jax import lax
 
 from jaxspike.nnx._compose import Sequential
 from jaxspike.ops.fast import event_matmul, packed_linear, spike_indices
@@ -39,8 +40,9 @@ class SpikeLinear(nnx.Module):
             does; ``"packed"`` stores it as bits (:func:`jaxspike.packed_linear`; only
             for 0/1 inputs).
         event_capacity: if set, the forward pass sums the kernel rows of at most this
-            many active inputs per row (:func:`jaxspike.event_matmul`); inputs with more
-            spikes in a row lose the extra ones.
+            many active inputs per row (:func:`jaxspike.event_matmul`). A call in which a
+            row has more spikes, or a value other than 0 and 1, takes the dense product
+            instead (``lax.cond``), so no spike is dropped.
         inputs: ``"spikes"``: the layer takes binary spikes ``[..., F]``. ``"indices"``:
             it takes the active input indices ``int [..., event_capacity]`` padded with
             ``F`` (from :func:`jaxspike.data.events.to_indices` in the data loader, or
@@ -146,7 +148,15 @@ class SpikeLinear(nnx.Module):
         if indices:
             y = event_matmul(x, w)
         elif self.event_capacity is not None:
-            y = event_matmul(spike_indices(x.astype(dtype), capacity=self.event_capacity), w)
+            xs, k = x.astype(dtype), self.event_capacity
+            fits = jnp.all(jnp.count_nonzero(xs, axis=-1) <= k) & jnp.all((xs == 0) | (xs == 1))
+            y = lax.cond(
+                fits,
+                lambda xs, w: event_matmul(spike_indices(xs, capacity=k), w),
+                lambda xs, w: xs @ w,
+                xs,
+                w,
+            )
         elif self.residual == "packed":
             return packed_linear(x.astype(dtype), w, b).astype(out_dtype)
         else:

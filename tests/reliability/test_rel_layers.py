@@ -107,3 +107,19 @@ def test_self_referencing_closure_runs():
         return js.if_step(p, state, x)
 
     assert js.unroll(step, js.if_init(p, ()), jnp.ones((3,)))[1].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_event_capacity_overflow_falls_back_to_the_dense_product():
+    layer = jsnn.SpikeLinear(6, 3, event_capacity=2, use_bias=False, rngs=nnx.Rngs(0))
+    x = jnp.asarray([[1.0, 1.0, 1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0, 0.0]])
+    expected = np.asarray(x) @ np.asarray(layer.kernel[...])  # 3 spikes > capacity 2
+    np.testing.assert_allclose(np.asarray(layer(x)), expected, rtol=1e-6)
+    graded = x * 0.5  # not binary: the index path would count 0.5 as a spike
+    np.testing.assert_allclose(np.asarray(layer(graded)), 0.5 * expected, rtol=1e-6)
+
+
+def test_complex_input_to_a_real_layer_raises():
+    import pytest
+
+    with pytest.raises(TypeError, match="complex dtype complex64; spiking layers take real"):
+        jsnn.LIF(3)(jnp.ones((1, 4, 3), jnp.complex64))
