@@ -255,7 +255,7 @@ def _time_bins(
         span = np.asarray(t_end) - t0
         if np.any(span <= 0):
             raise ValueError(f"{fn}: t_end must be later than t_start, got a span of {span}.")
-        k = (dt * int(n_time_bins)) // span  # type: ignore[arg-type]
+        k = (dt * int(n_time_bins)) // span  # type: ignore[arg-type, operator]
     if n_time_bins is not None:
         k = np.where((k >= 0) & (k < n_time_bins), k, -1)
     else:
