@@ -136,11 +136,6 @@ def test_ctlif_infinite_input_resets(method):
     assert np.isfinite(np.asarray(state.v)).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Izhikevich integration computes inf - inf after its own overflow "
-    "(jaxspike/neurons/izhikevich.py, owned by the neuron-family session)",
-)
 def test_izhikevich_huge_input_never_nan():
     p = js.IzhikevichParams()
     state = js.izhikevich_init(p, (1,))
