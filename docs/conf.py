@@ -65,7 +65,10 @@ myst_heading_anchors = 3
 # -- autodoc / napoleon ----------------------------------------------------------------
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
-autodoc_preserve_defaults = True
+# Not True: Sphinx then replaces the documented functions' default values in place
+# (with objects that only print like them), and the plots run later in the same
+# process would call jaxspike with those.
+autodoc_preserve_defaults = False
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 # Render ``Attributes:`` sections as field lists: NamedTuple fields are then not
