@@ -1,7 +1,7 @@
 """Train a spiking classifier on the 8x8 handwritten digits (the README's first command).
 
     python examples/digits.py            # full run: >= 97% test accuracy, < 60 s on 2 CPU cores
-                                         # (29 s of training and evaluation measured)
+                                         # (19-29 s of training and evaluation measured)
     python examples/digits.py --smoke    # a few seconds, for the tests
     python examples/digits.py --precision bf16   # bfloat16 matmuls, float32 membranes
 
