@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxspike._layer.spec import layout
 from jaxspike._validate import is_concrete
 from jaxspike.delays import DelayState, Kernel, delay_init, fractional_delay_dense
 
@@ -61,19 +62,6 @@ def empty_buffer(cell: Any, max_delay: int, input_shape: tuple[int, ...], dtype:
     if dtype is None:
         dtype = jnp.float32 if cell.dtype is None else cell.dtype
     return delay_init(max_delay, shape, dtype)
-
-
-def layout(owner: str, inputs: Any, time_major: bool) -> jax.Array:
-    if not isinstance(time_major, bool):
-        raise TypeError(f"{owner}: time_major must be a bool, got {time_major!r}.")
-    x = jnp.asarray(inputs)
-    if x.ndim < 3:
-        layout = "[T, B, ..., F]" if time_major else "[B, T, ..., F]"
-        raise ValueError(
-            f"{owner}: inputs must be a sequence {layout} with at least 3 axes, got shape "
-            f"{x.shape}; add a batch axis with x[None] or use the cell for one step."
-        )
-    return x
 
 
 def check_delayed_args(owner: str, max_delay: Any, sigma: Any, kernel: Any) -> None:

@@ -282,6 +282,20 @@ def check_features(owner: str, x: jax.Array, num_features: int, what: str) -> No
         )
 
 
+def layout(owner: str, inputs: Any, time_major: bool) -> jax.Array:
+    """``inputs`` as an array after checking ``time_major`` and the sequence rank (>= 3)."""
+    if not isinstance(time_major, bool):
+        raise TypeError(f"{owner}: time_major must be a bool, got {time_major!r}.")
+    x = jnp.asarray(inputs)
+    if x.ndim < 3:
+        expected = "[T, B, ..., F]" if time_major else "[B, T, ..., F]"
+        raise ValueError(
+            f"{owner}: inputs must be a sequence {expected} with at least 3 axes, got shape "
+            f"{x.shape}; add a batch axis with x[None] or use the cell for one step."
+        )
+    return x
+
+
 def run_sequence(
     owner: str,
     cell: Any,
@@ -326,14 +340,7 @@ def run_sequence(
     ):
         if not isinstance(flag, bool):
             raise TypeError(f"{owner}: {name} must be a bool, got {flag!r}.")
-    x = jnp.asarray(inputs)
-    if x.ndim < 3:
-        layout = "[T, B, ..., F]" if time_major else "[B, T, ..., F]"
-        raise ValueError(
-            f"{owner}: inputs must be a sequence {layout} with at least 3 axes, got shape "
-            f"{x.shape}; add a batch axis with x[None] or use the cell for one step."
-        )
-    x = cell.prepare(x)
+    x = cell.prepare(layout(owner, inputs, time_major))
     xs = x if time_major else jnp.swapaxes(x, 0, 1)
     lengths = _check_lengths(owner, seq_lengths, xs.shape[:2])
     if reverse:
